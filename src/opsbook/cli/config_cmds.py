@@ -1,0 +1,46 @@
+"""`opsbook validate`, `opsbook schema`, `opsbook init`."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opsbook.cli.common import ConfigOption, err, fail, load, out
+from opsbook.config.loader import find_config_path
+from opsbook.config.schema import config_json_schema
+
+
+def validate(
+    file: Annotated[
+        Path | None, typer.Argument(help="Config file (overrides -c).", show_default=False)
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check a config file; print every error with file:line:column and key path (exit 2)."""
+    loaded = load(file or config)
+    path = find_config_path(file or config)
+    out.print(
+        f"{path}: OK ({len(loaded.services)} services, {len(loaded.checks)} checks, "
+        f"{len(loaded.severities)} severities)"
+    )
+
+
+def schema() -> None:
+    """Print the JSON Schema of opsbook.yaml (point your editor's YAML plugin at it)."""
+    out.print_json(json.dumps(config_json_schema()), indent=2)
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the file.")] = Path("opsbook.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter opsbook.yaml for a web app on PostgreSQL and Redis."""
+    if path.exists() and not force:
+        fail(f"{path} exists; use --force to overwrite it")
+    starter = files("opsbook.cli").joinpath("starter.yaml").read_text(encoding="utf-8")
+    path.write_text(starter, encoding="utf-8")
+    err.print(f"wrote {path}; edit it, then run: opsbook validate {path}")

@@ -1,0 +1,131 @@
+"""The root model of opsbook.yaml and its top-level sections."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, PrivateAttr
+
+from opsbook.checks.spec import Check
+from opsbook.config.base import Name, Section
+from opsbook.config.redact import Redactor
+from opsbook.config.types import Duration
+
+
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'Europe/Berlin'"
+        ) from None
+    return name
+
+
+Timezone = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+class Project(Section):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: Timezone = "UTC"
+    description: str = ""
+
+
+class Service(Section):
+    name: Name
+    description: str = ""
+    owner: str = ""
+    slo: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="Availability objective in percent, e.g. 99.9 (the runbooks' SLA column).",
+    )
+    depends_on: list[Name] = Field(default_factory=list)
+    public: bool = Field(default=False, description="Show on the public status page.")
+    url: str | None = None
+
+
+class Severity(Section):
+    name: Name
+    description: str = ""
+    response_time: Duration = Field(description="Time to acknowledge, e.g. 15m for P1.")
+    update_interval: Duration | None = Field(
+        default=None, description="How often the commander must post a status update."
+    )
+
+
+def _default_severities() -> list[Severity]:
+    """The P0–P4 scale the runbooks share (practice-app, api-backend, review-engine)."""
+    hour = timedelta(hours=1)
+    return [
+        Severity(
+            name="P0",
+            description="Critical: complete outage, data loss, security breach",
+            response_time=timedelta(minutes=5),
+            update_interval=timedelta(minutes=10),
+        ),
+        Severity(
+            name="P1",
+            description="High: major feature broken, error rate > 5 %",
+            response_time=timedelta(minutes=15),
+            update_interval=timedelta(minutes=30),
+        ),
+        Severity(
+            name="P2",
+            description="Medium: minor feature broken, performance degraded",
+            response_time=hour,
+            update_interval=hour,
+        ),
+        Severity(
+            name="P3",
+            description="Low: non-critical issue (SSL expiring, disk warning)",
+            response_time=4 * hour,
+        ),
+        Severity(
+            name="P4",
+            description="Cosmetic: next business day",
+            response_time=24 * hour,
+        ),
+    ]
+
+
+class Config(Section):
+    """The whole opsbook.yaml: validated fully at load, then passed around read-only."""
+
+    project: Project
+    services: list[Service] = Field(default_factory=list)
+    severities: list[Severity] = Field(
+        default_factory=_default_severities,
+        description="Most severe first. Defaults to P0–P4; rename freely (SEV1–SEV4).",
+    )
+    checks: list[Check] = Field(default_factory=list)
+
+    _path: Path | None = PrivateAttr(default=None)
+    _redactor: Redactor = PrivateAttr(default_factory=Redactor)
+
+    @property
+    def path(self) -> Path | None:
+        """The file this config was loaded from (None when built in code)."""
+        return self._path
+
+    @property
+    def redactor(self) -> Redactor:
+        return self._redactor
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent if self._path else Path.cwd()
+
+    def attach_source(self, path: Path | None, redactor: Redactor) -> None:
+        self._path = path
+        self._redactor = redactor
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def severity(self, name: str) -> Severity | None:
+        return next((s for s in self.severities if s.name == name), None)

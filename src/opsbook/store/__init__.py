@@ -1,0 +1,43 @@
+"""The store: SQLAlchemy Core over SQLite (default) or PostgreSQL, migrated on open.
+
+Callers get a `Store` and use its repositories; nothing reaches for a global connection.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from opsbook.store.engine import open_engine, resolve_url
+from opsbook.store.migrate import migrate
+from opsbook.store.probe_state import ProbeStateRepository
+from opsbook.store.results import ResultRepository
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.results = ResultRepository(engine)
+        self.probe_state = ProbeStateRepository(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect and migrate to the newest schema."""
+        engine = open_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Store", "resolve_url"]

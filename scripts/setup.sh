@@ -9,10 +9,18 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-# Debian packages: monitoring-plugins-basic provides real Nagios plugins for the command check.
+# Debian packages: monitoring-plugins-basic provides real Nagios plugins for the command check;
+# prometheus is the real server the prometheus check's query mode is tested against;
+# prometheus-alertmanager and prometheus-blackbox-exporter complete the peer stack that
+# bench/detection.py (and its smoke test) compares opsbook's detection latency with.
 packages=()
 if [ "$dev" = 1 ]; then
   command -v /usr/lib/nagios/plugins/check_dummy >/dev/null 2>&1 || packages+=(monitoring-plugins-basic)
+  command -v prometheus >/dev/null 2>&1 || packages+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
+  command -v prometheus-blackbox-exporter >/dev/null 2>&1 || packages+=(prometheus-blackbox-exporter)
+  # wrk: the ceiling row of bench/checks.py, which the bench smoke test runs.
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

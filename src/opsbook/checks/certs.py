@@ -12,9 +12,10 @@ from cryptography.x509.oid import NameOID
 @dataclass(frozen=True, slots=True)
 class CertificateInfo:
     subject: str
-    issuer: str
+    issuer: str  # common name, for messages ("R11", "opsbook test")
     not_after: datetime
     names: tuple[str, ...]
+    issuer_dn: str  # the whole RFC 4514 name, for matching ("CN=R11,O=Let's Encrypt,C=US")
 
     def days_left(self, now: datetime) -> float:
         return (self.not_after - now).total_seconds() / 86400
@@ -54,4 +55,5 @@ def parse_certificate(der: bytes) -> CertificateInfo:
         issuer=_common_name(cert.issuer),
         not_after=cert.not_valid_after_utc,
         names=tuple(names),
+        issuer_dn=cert.issuer.rfc4514_string(),
     )

@@ -1,0 +1,228 @@
+"""`opsbook demo`: start the demo service, check it every few seconds, print the table.
+
+Nothing to set up: the service runs in this process on 127.0.0.1, the checks come from
+the bundled ``demo.yaml`` and results go to a SQLite file in a temporary directory
+(removed on exit) unless ``--db`` names a database to keep them in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import shutil
+import signal
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from opsbook.checks.base import CheckResult
+from opsbook.checks.context import ProbeContext
+from opsbook.checks.runner import run_checks
+from opsbook.cli.check_cmd import STATUS_STYLE, render_table, select_checks, summary_line
+from opsbook.cli.common import fail, open_store, out, print_config_error
+from opsbook.config.loader import load_config
+from opsbook.config.models import Config
+from opsbook.config.types import format_duration, parse_duration
+from opsbook.demo import demo_config_path
+from opsbook.demo.modes import Mode, ModeSettings
+from opsbook.demo.target import DEFAULT_PORT, MODE_PATH, RunningTarget, start_target
+from opsbook.errors import ConfigError, OpsbookError
+from opsbook.status import Status, worst
+from opsbook.store import Store
+
+DEMO_URL_ENV = "OPSBOOK_DEMO_URL"
+DEMO_PORT_ENV = "OPSBOOK_DEMO_PORT"
+MIN_INTERVAL = timedelta(seconds=1)
+HOST = "127.0.0.1"
+
+
+def parse_interval(text: str) -> timedelta:
+    """`--interval`: a duration of at least one second."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--interval") from None
+    if value < MIN_INTERVAL:
+        raise typer.BadParameter(
+            f"must be at least {format_duration(MIN_INTERVAL)}", param_hint="--interval"
+        )
+    return value
+
+
+async def start_demo_target(
+    port: int, mode: Mode = Mode.HEALTHY
+) -> tuple[RunningTarget, str | None]:
+    """Start the service on `port`, or on a free port when that one is taken."""
+    settings = ModeSettings(mode=mode)
+    try:
+        return await start_target(port, HOST, settings=settings), None
+    except OSError as exc:
+        if port == 0 or exc.errno != errno.EADDRINUSE:
+            fail(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}")
+    running = await start_target(0, HOST, settings=settings)
+    return running, f"port {port} is in use, so the service took port {running.port}"
+
+
+def _load_demo_config() -> Config:
+    try:
+        return load_config(demo_config_path())
+    except ConfigError as error:
+        print_config_error(error)
+        raise typer.Exit(2) from None
+    except OpsbookError as exc:
+        fail(str(exc))
+
+
+def _temporary_store(stack: contextlib.ExitStack) -> str:
+    directory = Path(tempfile.mkdtemp(prefix="opsbook-demo-"))
+    stack.callback(shutil.rmtree, directory, ignore_errors=True)
+    return str(directory / "demo.db")
+
+
+def _print_header(
+    base_url: str, config: Config, results_at: str, temporary: bool, every: timedelta
+) -> None:
+    mode_url = f"{base_url}{MODE_PATH}"
+    breaking = ", ".join(m.value for m in Mode if m is not Mode.HEALTHY)
+    kept = "removed on exit; keep them with --db FILE" if temporary else "kept"
+    down, healthy = '{"mode": "down"}', '{"mode": "healthy"}'
+    lines = [
+        f"opsbook demo: an imitation production API, checked every {format_duration(every)}",
+        f"  service  {base_url}",
+        f"  checks   {config.path} ({len(config.checks)} checks)",
+        f"  results  {config.redactor(results_at)} ({kept})",
+        "",
+        f"Break it:  curl -X POST {mode_url} -d '{down}'",
+        f"           other modes: {breaking}",
+        f"Fix it:    curl -X POST {mode_url} -d '{healthy}'",
+        f"Now:       curl {mode_url}",
+    ]
+    for line in lines:
+        out.print(line, markup=False)
+
+
+def _print_round(number: int, config: Config, results: list[CheckResult], elapsed: float) -> None:
+    overall = worst(r.status for r in results)
+    out.rule(f"round {number} at {datetime.now().astimezone():%H:%M:%S}")
+    out.print(render_table(config, results))
+    out.print(Text(summary_line(results, elapsed), style=STATUS_STYLE[overall]))
+
+
+def _stop_on_signals(stack: contextlib.ExitStack) -> asyncio.Event:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM while the demo runs."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # platforms without signal handlers
+            loop.add_signal_handler(signum, stop.set)
+            stack.callback(loop.remove_signal_handler, signum)
+    return stop
+
+
+async def _unless_stopped(
+    round_: asyncio.Future[list[CheckResult]], stop: asyncio.Event
+) -> list[CheckResult] | None:
+    """The round's results, or None (round cancelled) when `stop` is set first."""
+    stopped = asyncio.ensure_future(stop.wait())
+    waiting: list[asyncio.Future[Any]] = [round_, stopped]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if round_.done():
+        return round_.result()
+    round_.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await round_
+    return None
+
+
+async def _rounds(
+    config: Config, ctx: ProbeContext, store: Store, every: timedelta, once: bool
+) -> Status | None:
+    """Check every `every`; the worst status after one round with `once`, None on a signal."""
+    loop = asyncio.get_running_loop()
+    with contextlib.ExitStack() as signals:
+        stop = _stop_on_signals(signals)
+        checks = select_checks(config, [], None)
+        number = 0
+        while True:
+            number += 1
+            began = loop.time()
+            results = await _unless_stopped(asyncio.ensure_future(run_checks(checks, ctx)), stop)
+            if results is None:
+                return None
+            elapsed = loop.time() - began
+            await asyncio.to_thread(store.results.record, results)
+            _print_round(number, config, results, elapsed)
+            if once:
+                return worst(r.status for r in results)
+            remaining = began + every.total_seconds() - loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(remaining, 0))
+                return None
+
+
+async def run_demo(
+    port: int, every: timedelta, once: bool, db: str | None, mode: Mode = Mode.HEALTHY
+) -> Status | None:
+    with contextlib.ExitStack() as files:
+        running, note = await start_demo_target(port, mode)
+        try:
+            os.environ[DEMO_URL_ENV] = running.base_url
+            os.environ[DEMO_PORT_ENV] = str(running.port)
+            config = _load_demo_config()
+            url = db or _temporary_store(files)
+            store = open_store(url, config)
+            files.callback(store.close)  # closed before its temporary directory is removed
+            _print_header(running.base_url, config, url, db is None, every)
+            if note:
+                out.print(f"note: {note}", markup=False)
+            if mode is not Mode.HEALTHY:
+                out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
+            async with ProbeContext(config.base_dir, config.redactor, store.probe_state) as ctx:
+                return await _rounds(config, ctx, store, every, once)
+        finally:
+            await running.close()
+
+
+def demo(
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port for the demo service (0: any free one).")
+    ] = DEFAULT_PORT,
+    interval: Annotated[
+        str, typer.Option(help="Time between rounds of checks, e.g. 5s or 1m.")
+    ] = "5s",
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one round; exit with its worst status (0-3).")
+    ] = False,
+    mode: Annotated[
+        Mode, typer.Option(help="Mode the service starts in (switch it later with curl).")
+    ] = Mode.HEALTHY,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Keep results in this database (SQLite path or postgresql:// URL). "
+            "Default: a temporary SQLite file, removed on exit.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run a local imitation production API and check it every few seconds; break it with curl.
+
+    Starts the demo service on 127.0.0.1, runs the checks of the bundled demo.yaml against
+    it every --interval and prints the health table. Ctrl-C or SIGTERM stops it.
+    """
+    every = parse_interval(interval)
+    status = asyncio.run(run_demo(port, every, once, db, mode))
+    if status is None:
+        out.print("demo stopped", markup=False)
+        raise typer.Exit(0)
+    raise typer.Exit(int(status))

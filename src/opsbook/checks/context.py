@@ -79,6 +79,9 @@ class ProbeContext:
             session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # The runner's per-check timeout is the deadline; aiohttp's own defaults
+                # (300 s total, 30 s connect) would only add a timer to every request.
+                timeout=aiohttp.ClientTimeout(total=None),
                 auto_decompress=True,
                 headers={"User-Agent": "opsbook-probe"},
                 response_class=CertificateCapturingResponse,

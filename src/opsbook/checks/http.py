@@ -141,7 +141,23 @@ def _peer_cert_days(response: aiohttp.ClientResponse, ctx: ProbeContext) -> floa
     return parse_certificate(der).days_left(ctx.now()) if der else None
 
 
-def _body_failures(cfg: HttpCheck, text: str) -> list[str]:
+async def _read_body(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to `limit` bytes. `read(n)` returns what has arrived so far, so a body
+    that comes in several pieces needs several reads."""
+    raw = await content.read(limit)
+    if len(raw) >= limit or content.at_eof():
+        return raw  # the usual small answer: one read
+    chunks, size = [raw], len(raw)
+    while size < limit and (chunk := await content.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _body_failures(cfg: HttpCheck, raw: bytes) -> list[str]:
+    if not (cfg.body_contains or cfg.body_not_contains or cfg.body_regex or cfg.json_assertions):
+        return []  # nothing to judge: skip decoding (up to max_body) on every run
+    text = raw.decode("utf-8", errors="replace")
     failures = [f"body lacks {s!r}" for s in cfg.body_contains if s not in text]
     failures += [f"body contains {s!r}" for s in cfg.body_not_contains if s in text]
     if cfg.body_regex is not None and re.search(cfg.body_regex, text) is None:
@@ -167,7 +183,7 @@ async def probe(cfg: HttpCheck, ctx: ProbeContext) -> Observation:
             allow_redirects=cfg.follow_redirects,
             ssl=cfg.verify_tls,
         ) as response:
-            raw = await response.content.read(cfg.max_body)
+            raw = await _read_body(response.content, cfg.max_body)
             cert_days = _peer_cert_days(response, ctx)
             latency_ms = (time.perf_counter() - started) * 1000
             code = response.status
@@ -194,7 +210,7 @@ async def probe(cfg: HttpCheck, ctx: ProbeContext) -> Observation:
     if not _accepts(cfg.expect_status, code):
         expected = ", ".join(_format_ranges(cfg.expect_status))
         return Observation(Status.CRITICAL, f"{summary} (expected {expected})", samples)
-    failures = _body_failures(cfg, raw.decode("utf-8", errors="replace"))
+    failures = _body_failures(cfg, raw)
     if failures:
         return Observation(Status.CRITICAL, f"{summary}: {'; '.join(failures)}", samples)
     return Observation(Status.OK, summary, samples)

@@ -7,7 +7,10 @@ JSON Schema lists every kind for editors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field, create_model, model_validator
@@ -47,8 +50,9 @@ class CheckBase(Section):
                 raise ValueError(f"a check needs one kind block: {', '.join(KINDS)}")
         return data
 
-    @property
+    @cached_property
     def kind(self) -> str:
+        """The key of the kind block (looked up once: the runner asks on every run)."""
         for name in KINDS:
             if getattr(self, name, None) is not None:
                 return name
@@ -66,14 +70,32 @@ class CheckBase(Section):
     def timeout(self) -> timedelta:
         return self.spec.timeout
 
-    def effective_thresholds(self) -> dict[str, Threshold]:
-        """The kind's default thresholds overlaid with the ones the user set."""
-        merged = {
+    def effective_thresholds(self) -> Mapping[str, Threshold]:
+        """The kind's default thresholds overlaid with the ones the user set.
+
+        Runs on every check run, so the defaults are models built once per kind and a
+        check without thresholds of its own gets them as they are.
+        """
+        defaults = default_thresholds(self.kind_info)
+        if not self.thresholds:
+            return defaults
+        return MappingProxyType({**defaults, **self.thresholds})
+
+
+_DEFAULTS: dict[str, tuple[CheckKind[Any], Mapping[str, Threshold]]] = {}
+
+
+def default_thresholds(kind: CheckKind[Any]) -> Mapping[str, Threshold]:
+    """`kind.default_thresholds` as validated models, built on first use and then reused."""
+    cached = _DEFAULTS.get(kind.name)
+    if cached is None or cached[0] is not kind:
+        models = {
             name: Threshold.model_validate(bounds)
-            for name, bounds in self.kind_info.default_thresholds.items()
+            for name, bounds in kind.default_thresholds.items()
         }
-        merged.update(self.thresholds)
-        return merged
+        cached = (kind, MappingProxyType(models))
+        _DEFAULTS[kind.name] = cached
+    return cached[1]
 
 
 def _build_check_model() -> type[CheckBase]:

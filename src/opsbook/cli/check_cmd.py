@@ -8,19 +8,20 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from opsbook.checks.base import CheckResult
-from opsbook.checks.context import ProbeContext
-from opsbook.checks.runner import DEFAULT_CONCURRENCY, run_checks
-from opsbook.checks.spec import CheckBase
+from opsbook.checks.runner import DEFAULT_CONCURRENCY
 from opsbook.cli.common import ConfigOption, DbOption, JsonOption, err, fail, load, open_store, out
-from opsbook.config.models import Config
 from opsbook.status import Status, worst
+
+if TYPE_CHECKING:  # the probes and their libraries load when checks run, not at start-up
+    from opsbook.checks.base import CheckResult
+    from opsbook.checks.spec import CheckBase
+    from opsbook.config.models import Config
 
 # Nagios convention: a check that cannot even start is UNKNOWN, not CRITICAL.
 EXIT_UNKNOWN = int(Status.UNKNOWN)
@@ -75,12 +76,12 @@ def summary_line(results: Sequence[CheckResult], elapsed: float) -> str:
 def render_table(config: Config, results: Sequence[CheckResult]) -> Table:
     checks = {c.name: c for c in config.checks}
     table = Table(title=f"{config.project.name} health check", title_justify="left")
-    table.add_column("Service")
-    table.add_column("Check")
-    table.add_column("Status")
+    table.add_column("Service", no_wrap=True)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
     table.add_column("Message", overflow="fold", ratio=3)
     table.add_column("Samples", overflow="fold", ratio=2)
-    table.add_column("Time", justify="right")
+    table.add_column("Time", justify="right", no_wrap=True)
     order = {s.name: i for i, s in enumerate(config.services)}
     grouped = sorted(results, key=lambda r: (order.get(r.service or "", len(order)), r.check))
     previous: str | None = None
@@ -103,6 +104,9 @@ def render_table(config: Config, results: Sequence[CheckResult]) -> Table:
 async def _run(
     config: Config, checks: list[CheckBase], db: str | None, concurrency: int, store_results: bool
 ) -> list[CheckResult]:
+    from opsbook.checks.context import ProbeContext
+    from opsbook.checks.runner import run_checks
+
     store = open_store(db, config, EXIT_UNKNOWN) if store_results else None
     try:
         state = store.probe_state if store else None
@@ -151,7 +155,9 @@ def check(
             "elapsed_s": round(elapsed, 3),
             "results": [r.to_json() for r in results],
         }
-        out.print_json(json.dumps(document))
+        # Plain json.dumps: Rich's print_json re-parses and highlights, which takes
+        # seconds for a thousand results; the bytes printed to a pipe are the same.
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         out.print(render_table(loaded, results))
         style = STATUS_STYLE[overall]

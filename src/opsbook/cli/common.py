@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-from opsbook.config.loader import find_config_path, load_config
-from opsbook.config.models import Config
 from opsbook.errors import ConfigError, OpsbookError
-from opsbook.store import Store, resolve_url
+
+if TYPE_CHECKING:  # loaded by the commands that need them, not by every start-up
+    from opsbook.config.models import Config
+    from opsbook.store import Store
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,6 +54,8 @@ def print_config_error(error: ConfigError) -> None:
 
 def load(config: Path | None, exit_code: int = EXIT_CONFIG) -> Config:
     """Load the config or print every located error and exit with `exit_code`."""
+    from opsbook.config.loader import find_config_path, load_config
+
     path = find_config_path(config)
     try:
         return load_config(path)
@@ -62,6 +65,8 @@ def load(config: Path | None, exit_code: int = EXIT_CONFIG) -> Config:
 
 
 def open_store(db: str | None, config: Config, exit_code: int = 1) -> Store:
+    from opsbook.store import Store, resolve_url
+
     url = resolve_url(db, config.path)
     try:
         return Store.open(url)

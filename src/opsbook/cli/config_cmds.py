@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 
 from opsbook.cli.common import ConfigOption, err, fail, load, out
-from opsbook.config.loader import find_config_path
-from opsbook.config.schema import config_json_schema
 
 
 def validate(
@@ -21,6 +19,8 @@ def validate(
     config: ConfigOption = None,
 ) -> None:
     """Check a config file; print every error with file:line:column and key path (exit 2)."""
+    from opsbook.config.loader import find_config_path  # with every kind: not at start-up
+
     loaded = load(file or config)
     path = find_config_path(file or config)
     out.print(
@@ -31,6 +31,8 @@ def validate(
 
 def schema() -> None:
     """Print the JSON Schema of opsbook.yaml (point your editor's YAML plugin at it)."""
+    from opsbook.config.schema import config_json_schema
+
     out.print_json(json.dumps(config_json_schema()), indent=2)
 
 

@@ -49,6 +49,10 @@ async def redirect(_: web.Request) -> web.Response:
     raise web.HTTPFound("/health")
 
 
+async def big(_: web.Request) -> web.Response:
+    return web.Response(text="x" * 300_000 + "END")  # arrives in several reads
+
+
 ROUTES = {
     "/health": health,
     "/api/v1/health/detailed": detailed,
@@ -57,6 +61,7 @@ ROUTES = {
     "/error": error,
     "/bad-json": bad_json,
     "/redirect": redirect,
+    "/big": big,
 }
 
 
@@ -162,6 +167,18 @@ async def test_body_substring_and_regex() -> None:
         bad = await run("http", {"url": f"{base}/health", "body_contains": ["healthy"]})
     assert ok.status is Status.OK
     assert bad.status is Status.CRITICAL and "body lacks 'healthy'" in bad.message
+
+
+async def test_large_body_is_read_whole_up_to_max_body() -> None:
+    async with serve(ROUTES) as base:
+        whole = await run("http", {"url": f"{base}/big", "body_contains": ["END"]})
+        capped = await run(
+            "http", {"url": f"{base}/big", "body_contains": ["END"], "max_body": "100KB"}
+        )
+    assert whole.status is Status.OK, whole.message
+    assert whole.samples["body_bytes"] == 300_003
+    assert capped.status is Status.CRITICAL and "body lacks 'END'" in capped.message
+    assert capped.samples["body_bytes"] == 100_000
 
 
 async def test_redirects_followed_or_not() -> None:

@@ -51,3 +51,16 @@ class StoreError(OpsbookError):
 
 class UsageError(OpsbookError):
     """A command was called with arguments that cannot work (unknown check name, ...)."""
+
+
+class DeliveryError(OpsbookError):
+    """A notification could not be delivered through a channel.
+
+    `retryable` says whether trying again later can help (a timeout, a 503, a refused
+    connection) or not (a 400, a rejected recipient, a bad credential).
+    """
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable

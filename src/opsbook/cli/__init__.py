@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from opsbook.cli import check_cmd, config_cmds
+from opsbook.cli import (
+    alerts_cmd,
+    check_cmd,
+    config_cmds,
+    demo_cmd,
+    notify_cmd,
+    serve_cmd,
+    test_cmd,
+)
 
 app = typer.Typer(
     name="opsbook",
@@ -17,6 +25,12 @@ app.command()(config_cmds.validate)
 app.command()(config_cmds.schema)
 app.command()(config_cmds.init)
 app.command()(check_cmd.check)
+app.command()(demo_cmd.demo)
+app.command()(serve_cmd.serve)
+app.command()(alerts_cmd.alerts)
+app.add_typer(alerts_cmd.silence_app, name="silence")
+app.add_typer(test_cmd.app, name="test")
+app.add_typer(notify_cmd.app, name="notify")
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """`${ENV:NAME}`, `${ENV:NAME:-default}` and `${FILE:/path}` references in string values.
 
-Every value substituted this way is treated as a secret: it is collected so the
-`Redactor` can mask it wherever opsbook prints, logs or stores text. `$${` escapes a
-literal `${`.
+Every value read from the environment or a file is treated as a secret: it is collected
+so the `Redactor` can mask it wherever opsbook prints, logs or stores text. A `:-default`
+written in the file is not secret (it is in the file). `$${` escapes a literal `${`.
 """
 
 from __future__ import annotations
@@ -42,31 +42,32 @@ class Interpolator:
             if match.group(1):  # "$${...}" is an escaped literal
                 return match.group(0)[1:]
             kind, arg = match.group(2), match.group(3)
-            value = self._resolve(kind, arg, path)
+            value, secret = self._resolve(kind, arg, path)
             if value is None:
                 return ""
-            if value:
+            if secret and value:
                 self.secrets.add(value)
             return value
 
         return _REFERENCE.sub(replace, text)
 
-    def _resolve(self, kind: str, arg: str, path: Path_) -> str | None:
+    def _resolve(self, kind: str, arg: str, path: Path_) -> tuple[str | None, bool]:
+        """The value and whether it is secret (a default written in the file is not)."""
         if kind == "ENV":
             name, sep, default = arg.partition(":-")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 self.issues.append(self.source.issue(path, f"invalid variable name {name!r}"))
-                return None
+                return None, False
             if name in self.environ:
-                return self.environ[name]
+                return self.environ[name], True
             if sep:
-                return default
+                return default, False
             self.issues.append(
                 self.source.issue(
                     path, f"environment variable {name} is not set (use ${{ENV:{name}:-default}})"
                 )
             )
-            return None
+            return None, False
         if kind == "FILE":
             file = Path(arg).expanduser()
             if not file.is_absolute():
@@ -74,19 +75,19 @@ class Interpolator:
             try:
                 if file.stat().st_size > MAX_SECRET_FILE_BYTES:
                     self.issues.append(self.source.issue(path, f"{file} is larger than 64 KiB"))
-                    return None
-                return file.read_text(encoding="utf-8").rstrip("\r\n")
+                    return None, False
+                return file.read_text(encoding="utf-8").rstrip("\r\n"), True
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
                 self.issues.append(self.source.issue(path, f"cannot read {file}: {reason}"))
-                return None
+                return None, False
             except UnicodeDecodeError:
                 self.issues.append(self.source.issue(path, f"{file} is not UTF-8 text"))
-                return None
+                return None, False
         self.issues.append(
             self.source.issue(path, f"unknown reference ${{{kind}:...}}; use ENV or FILE")
         )
-        return None
+        return None, False
 
 
 def interpolate(

@@ -83,7 +83,11 @@ def load_config_text(
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        issues = issues + translate(exc, Config, data, source, redactor)
+        # A value whose reference failed is already reported; its knock-on error is noise.
+        broken = {issue.path for issue in issues}
+        issues += [
+            i for i in translate(exc, Config, data, source, redactor) if i.path not in broken
+        ]
         raise ConfigError(_sorted(issues)) from None
     issues += semantic_issues(config, source)
     if issues:

@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, PrivateAttr
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
+from opsbook.alerts.maintenance import MaintenanceWindow
 from opsbook.checks.spec import Check
 from opsbook.config.base import Name, Section
 from opsbook.config.redact import Redactor
 from opsbook.config.types import Duration
+from opsbook.engine.settings import EngineSettings
+from opsbook.notify.receivers import Receiver
+from opsbook.notify.routing import Route
+from opsbook.rules.model import Rule
 
 
 def _valid_timezone(name: str) -> str:
@@ -103,9 +108,42 @@ class Config(Section):
         description="Most severe first. Defaults to P0–P4; rename freely (SEV1–SEV4).",
     )
     checks: list[Check] = Field(default_factory=list)
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="Alert rules over check samples: warning/critical bounds, for, labels.",
+    )
+    receivers: list[Receiver] = Field(
+        default_factory=list,
+        description="Where notifications go: webhook, email or Apprise URLs, with templates.",
+    )
+    route: Route | None = Field(
+        default=None,
+        description="The routing tree: which receiver gets which alerts, and grouping.",
+    )
+    maintenance: list[MaintenanceWindow] = Field(
+        default_factory=list,
+        description="Planned windows (one-off or cron) that silence matching alerts.",
+    )
+    engine: EngineSettings = Field(
+        default_factory=EngineSettings, description="How `opsbook serve` runs."
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _redactor: Redactor = PrivateAttr(default_factory=Redactor)
+
+    @model_validator(mode="after")
+    def _bind_rules(self) -> Config:
+        """Give each rule what it needs from the rest of the file: the severity scale
+        (for default severities) and the checks' services and intervals."""
+        services = {c.name: c.service for c in self.checks}
+        intervals = {c.name: c.interval for c in self.checks}
+        severities = [s.name for s in self.severities]
+        for rule in self.rules:
+            rule.bind(severities, services, intervals)
+        return self
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
 
     @property
     def path(self) -> Path | None:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
-# Shorter values would mask ordinary words and digits everywhere; they are still masked
-# inside URLs by the userinfo rule below.
-MIN_SECRET_LENGTH = 4
+# Shorter values (ports, small numbers, short words) would be masked everywhere they
+# appear and garble output; a password inside a URL is still masked by the rule below.
+MIN_SECRET_LENGTH = 6
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
 
 

@@ -59,6 +59,9 @@ def format_path(path: Path_) -> str:
     return out
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _TooLargeError(Exception):
     pass
 
@@ -77,6 +80,9 @@ class _Builder:
             raise _TooLargeError
         if depth > MAX_DEPTH:
             self.issues.append(self.source.issue(path, f"nested deeper than {MAX_DEPTH} levels"))
+            return None
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            self.issues.append(self.source.issue(path, f"unsupported YAML tag {node.tag!r}"))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)

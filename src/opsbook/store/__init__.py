@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from opsbook.notify.outbox import OutboxRepository
+from opsbook.store.alerts import AlertRepository, GroupRepository, SilenceRepository
 from opsbook.store.engine import open_engine, resolve_url
 from opsbook.store.migrate import migrate
 from opsbook.store.probe_state import ProbeStateRepository
 from opsbook.store.results import ResultRepository
+from opsbook.store.rollups import RollupRepository
 
 
 class Store:
@@ -18,6 +21,11 @@ class Store:
         self.engine = engine
         self.results = ResultRepository(engine)
         self.probe_state = ProbeStateRepository(engine)
+        self.alerts = AlertRepository(engine)
+        self.silences = SilenceRepository(engine)
+        self.groups = GroupRepository(engine)
+        self.rollups = RollupRepository(engine, self.probe_state)
+        self.outbox = OutboxRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -98,6 +98,16 @@ class ResultRepository:
         with self._engine.connect() as conn:
             return [(row.ts, row.value) for row in conn.execute(query)]
 
+    def statuses(self, check: str, since: datetime) -> list[tuple[datetime, Status]]:
+        """(time, status) of one check's results since `since`, oldest first."""
+        query = (
+            select(check_results.c.started_at, check_results.c.status)
+            .where(check_results.c.check_name == check, check_results.c.started_at >= since)
+            .order_by(check_results.c.started_at)
+        )
+        with self._engine.connect() as conn:
+            return [(row.started_at, Status(row.status)) for row in conn.execute(query)]
+
     def count(self) -> int:
         with self._engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(check_results)).scalar_one())

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -93,4 +94,135 @@ probe_state = Table(
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The notification outbox: a row is written in the same transaction as the alert state
+# that caused it, then claimed by a delivery worker (conditional UPDATE; FOR UPDATE SKIP
+# LOCKED on PostgreSQL). Status: pending -> sending -> delivered | failed | skipped.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(500), nullable=False, unique=True),
+    Column("receiver", String(100), nullable=False),
+    Column("group_key", String(500), nullable=False),  # delivered in order within a group
+    Column("kind", String(30), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claim_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "receiver", "status"),
+    Index(None, "receiver", "group_key", "id"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column(
+        "notification_id",
+        Id,
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("attempt", Integer, primary_key=True),
+    Column("receiver", String(100), nullable=False),
+    Column("worker", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+    Index(None, "receiver", "started_at"),
+)
+
+# Alert state, one row per fingerprint: written with the outbox rows it causes, so a
+# restart resumes pending timers and never re-notifies. Labels and flips are JSON text.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("fingerprint", String(32), primary_key=True),
+    Column("rule", String(100), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("annotations", Text, nullable=False),
+    Column("active_since", UTCDateTime, nullable=True),
+    Column("fired_at", UTCDateTime, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("last_true_at", UTCDateTime, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("fired_value", Float, nullable=True),
+    Column("flips", Text, nullable=False),
+    Column("flapping", Boolean, nullable=False),
+    Column("muted", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Index(None, "state"),
+)
+
+# Every transition an alert made (pending, firing, resolved, ...): the history behind
+# `opsbook alerts --history` and, later, incident timelines.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("labels", Text, nullable=False),
+    Index(None, "fingerprint", "at"),
+    Index(None, "at"),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("matchers", Text, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "ends_at"),
+)
+
+# Notification groups (Alertmanager's aggregation groups): what each group last sent.
+notification_groups = Table(
+    "notification_groups",
+    metadata,
+    Column("key", String(500), primary_key=True),
+    Column("route_id", String(200), nullable=False),
+    Column("receiver", String(100), nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sent_at", UTCDateTime, nullable=True),
+    Column("sent_firing", Text, nullable=False),
+    Column("sent_flapping", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+)
+
+# Roll-ups of samples per minute (resolution 60) and per hour (3600): enough to answer
+# avg/min/max/sum/count exactly and percentiles approximately (log-bucket histogram).
+sample_rollups = Table(
+    "sample_rollups",
+    metadata,
+    Column("check_name", String(100), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("resolution", Integer, primary_key=True),
+    Column("bucket", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    Column("histogram", Text, nullable=False),
+    Index(None, "resolution", "bucket"),
 )

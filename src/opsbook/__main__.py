@@ -1,0 +1,5 @@
+"""`python -m opsbook` is the same as the `opsbook` command."""
+
+from opsbook.cli import main
+
+main()

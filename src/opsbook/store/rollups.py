@@ -1,0 +1,193 @@
+"""Roll raw samples into 1-minute and 1-hour summaries, and delete what retention allows.
+
+Raw samples (and results) are kept for a short period (default 48 h); roll-ups keep the
+long view (default 30 d of minutes, 400 d of hours). Each pass handles a bounded slice of
+time after a watermark kept in `probe_state`, so a restart continues where it stopped and
+a long outage is caught up in steps, never in one huge query. A check's availability
+(`up`: 1 for an ok result, else 0) is rolled up with its samples, for uptime history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, select
+
+from opsbook.engine.rollup import Summary, from_row
+from opsbook.status import Status
+from opsbook.store.probe_state import ProbeStateRepository
+from opsbook.store.tables import check_results, sample_rollups, samples
+from opsbook.store.upsert import upsert
+
+MINUTE = 60
+HOUR = 3600
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def floor_to(at: datetime, seconds: int) -> datetime:
+    offset = (at - EPOCH).total_seconds()
+    return EPOCH + timedelta(seconds=offset - offset % seconds)
+
+
+def _rows(
+    resolution: int, groups: dict[tuple[str, str, datetime], Summary]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "check_name": check,
+            "name": name,
+            "resolution": resolution,
+            "bucket": bucket,
+            "count": summary.count,
+            "sum": summary.total,
+            "min": summary.low,
+            "max": summary.high,
+            "histogram": summary.histogram_json(),
+        }
+        for (check, name, bucket), summary in groups.items()
+        if summary.count
+    ]
+
+
+def _summary(row: Any) -> Summary:
+    values = row._mapping  # `row.count` would be the tuple method, not the column
+    return from_row(
+        values["count"], values["sum"], values["min"], values["max"], values["histogram"]
+    )
+
+
+class RollupRepository:
+    def __init__(self, engine: Engine, state: ProbeStateRepository) -> None:
+        self._engine = engine
+        self._state = state
+
+    def _watermark(self, resolution: int) -> datetime | None:
+        saved = self._state.load(f"rollup:{resolution}")
+        return datetime.fromisoformat(saved["until"]) if saved else None
+
+    def _set_watermark(self, resolution: int, until: datetime) -> None:
+        self._state.save(f"rollup:{resolution}", {"until": until.isoformat()})
+
+    def _oldest_raw(self) -> datetime | None:
+        with self._engine.connect() as conn:
+            first = conn.execute(
+                select(check_results.c.started_at).order_by(check_results.c.id).limit(1)
+            ).scalar()
+        return first
+
+    def roll_minutes(
+        self,
+        now: datetime,
+        max_span: timedelta = timedelta(hours=1),
+        lag: timedelta = timedelta(minutes=5),
+    ) -> int:
+        """Summarise complete minutes after the watermark (at most `max_span` per call).
+
+        Minutes younger than `lag` are left for later: a slow probe's result is written
+        after its minute ended, and a minute is rolled up once only."""
+        start = self._watermark(MINUTE) or self._oldest_raw()
+        if start is None:
+            return 0
+        start = floor_to(start, MINUTE)
+        end = min(floor_to(now - lag, MINUTE), start + max_span)
+        if end <= start:
+            return 0
+        groups: dict[tuple[str, str, datetime], Summary] = defaultdict(Summary)
+        window = and_(samples.c.ts >= start, samples.c.ts < end)
+        status_window = and_(check_results.c.started_at >= start, check_results.c.started_at < end)
+        with self._engine.connect() as conn:
+            for row in conn.execute(
+                select(samples.c.check_name, samples.c.name, samples.c.ts, samples.c.value).where(
+                    window
+                )
+            ):
+                groups[(row.check_name, row.name, floor_to(row.ts, MINUTE))].add(row.value)
+            for result in conn.execute(
+                select(
+                    check_results.c.check_name, check_results.c.started_at, check_results.c.status
+                ).where(status_window)
+            ):
+                up = 1.0 if result.status == Status.OK else 0.0
+                groups[(result.check_name, "up", floor_to(result.started_at, MINUTE))].add(up)
+        rows = _rows(MINUTE, groups)
+        with self._engine.begin() as conn:
+            upsert(conn, sample_rollups, rows, ["check_name", "name", "resolution", "bucket"])
+        self._set_watermark(MINUTE, end)
+        return len(rows)
+
+    def roll_hours(self, now: datetime) -> int:
+        """Merge complete hours of minute roll-ups into hour roll-ups."""
+        minutes_done = self._watermark(MINUTE)
+        if minutes_done is None:
+            return 0
+        start = self._watermark(HOUR)
+        if start is None:
+            with self._engine.connect() as conn:
+                start = conn.execute(
+                    select(sample_rollups.c.bucket)
+                    .where(sample_rollups.c.resolution == MINUTE)
+                    .order_by(sample_rollups.c.bucket)
+                    .limit(1)
+                ).scalar()
+            if start is None:
+                return 0
+        start = floor_to(start, HOUR)
+        end = min(floor_to(minutes_done, HOUR), floor_to(now, HOUR), start + timedelta(days=1))
+        if end <= start:
+            return 0
+        groups: dict[tuple[str, str, datetime], Summary] = defaultdict(Summary)
+        query = select(sample_rollups).where(
+            sample_rollups.c.resolution == MINUTE,
+            sample_rollups.c.bucket >= start,
+            sample_rollups.c.bucket < end,
+        )
+        with self._engine.connect() as conn:
+            for row in conn.execute(query):
+                summary = _summary(row)
+                groups[(row.check_name, row.name, floor_to(row.bucket, HOUR))].merge(summary)
+        rows = _rows(HOUR, groups)
+        with self._engine.begin() as conn:
+            upsert(conn, sample_rollups, rows, ["check_name", "name", "resolution", "bucket"])
+        self._set_watermark(HOUR, end)
+        return len(rows)
+
+    def prune(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
+        """Delete raw results/samples and roll-ups past retention; returns rows deleted.
+
+        Raw data is only deleted once it has been rolled up, so a stalled roll-up never
+        loses history."""
+        rolled = self._watermark(MINUTE)
+        if rolled is not None:
+            raw_before = min(raw_before, rolled)
+        deleted = 0
+        with self._engine.begin() as conn:
+            deleted += conn.execute(delete(samples).where(samples.c.ts < raw_before)).rowcount
+            deleted += conn.execute(
+                delete(check_results).where(check_results.c.started_at < raw_before)
+            ).rowcount
+            for resolution, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
+                deleted += conn.execute(
+                    delete(sample_rollups).where(
+                        sample_rollups.c.resolution == resolution, sample_rollups.c.bucket < before
+                    )
+                ).rowcount
+        return deleted
+
+    def summaries(
+        self, check: str, name: str, resolution: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, Summary]]:
+        query = (
+            select(sample_rollups)
+            .where(
+                sample_rollups.c.check_name == check,
+                sample_rollups.c.name == name,
+                sample_rollups.c.resolution == resolution,
+                sample_rollups.c.bucket >= start,
+                sample_rollups.c.bucket < end,
+            )
+            .order_by(sample_rollups.c.bucket)
+        )
+        with self._engine.connect() as conn:
+            return [(row.bucket, _summary(row)) for row in conn.execute(query)]

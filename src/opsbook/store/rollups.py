@@ -159,14 +159,14 @@ class RollupRepository:
         Raw data is only deleted once it has been rolled up, so a stalled roll-up never
         loses history."""
         rolled = self._watermark(MINUTE)
-        if rolled is not None:
-            raw_before = min(raw_before, rolled)
         deleted = 0
         with self._engine.begin() as conn:
-            deleted += conn.execute(delete(samples).where(samples.c.ts < raw_before)).rowcount
-            deleted += conn.execute(
-                delete(check_results).where(check_results.c.started_at < raw_before)
-            ).rowcount
+            if rolled is not None:
+                raw_before = min(raw_before, rolled)
+                deleted += conn.execute(delete(samples).where(samples.c.ts < raw_before)).rowcount
+                deleted += conn.execute(
+                    delete(check_results).where(check_results.c.started_at < raw_before)
+                ).rowcount
             for resolution, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
                 deleted += conn.execute(
                     delete(sample_rollups).where(

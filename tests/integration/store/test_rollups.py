@@ -1,0 +1,85 @@
+"""Roll-ups and retention on both stores: raw data becomes minute and hour summaries and is
+deleted only once summarised; long history stays bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from opsbook.checks.base import CheckResult
+from opsbook.status import Status
+from opsbook.store import Store
+from opsbook.store.rollups import HOUR, MINUTE
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    with Store.open(store_url) as opened:
+        yield opened
+
+
+def record_hours(store: Store, hours: int, every: int = 30) -> int:
+    results = []
+    for second in range(0, hours * 3600, every):
+        status = Status.CRITICAL if second % 600 == 0 else Status.OK
+        results.append(
+            CheckResult(
+                "api",
+                "api",
+                status,
+                "",
+                T0 + timedelta(seconds=second),
+                0.01,
+                {"latency_ms": float(100 + second % 300)},
+            )
+        )
+    store.results.record(results)
+    return len(results)
+
+
+def test_minutes_then_hours_then_pruning(store: Store) -> None:
+    count = record_hours(store, 3)
+    now = T0 + timedelta(hours=3, minutes=10)
+    while store.rollups.roll_minutes(now):
+        pass
+    minutes = store.rollups.summaries("api", "latency_ms", MINUTE, T0, now)
+    assert len(minutes) == 180
+    assert sum(s.count for _, s in minutes) == count
+    assert minutes[0][1].low == 100 and minutes[0][1].high == 130
+    up = store.rollups.summaries("api", "up", MINUTE, T0, now)
+    assert sum(s.total for _, s in up) == count - 18  # one failure every 10 minutes
+    store.rollups.roll_hours(now)
+    hours = store.rollups.summaries("api", "latency_ms", HOUR, T0, now)
+    assert [b for b, _ in hours] == [T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    assert hours[0][1].count == 120
+    p95 = hours[0][1].quantile(0.95)
+    assert p95 == pytest.approx(370, rel=0.05)  # values 100..370: exact p95 is 370
+    # Keep 1 h of raw data, 2 h of minutes: older rows go, summaries of them stay.
+    store.rollups.prune(
+        now - timedelta(hours=1), now - timedelta(hours=2), now - timedelta(days=400)
+    )
+    assert store.results.count() < count
+    assert store.results.series("api", "latency_ms", T0)[0][0] >= now - timedelta(hours=1)
+    assert len(store.rollups.summaries("api", "latency_ms", MINUTE, T0, now)) < 180
+    assert len(store.rollups.summaries("api", "latency_ms", HOUR, T0, now)) == 3
+
+
+def test_raw_data_is_never_pruned_before_it_is_rolled_up(store: Store) -> None:
+    count = record_hours(store, 1)
+    now = T0 + timedelta(days=5)
+    store.rollups.prune(
+        now - timedelta(hours=48), now - timedelta(days=30), now - timedelta(days=400)
+    )
+    assert store.results.count() == count  # nothing summarised yet: nothing deleted
+
+
+def test_recent_minutes_wait_for_late_results(store: Store) -> None:
+    record_hours(store, 1)
+    now = T0 + timedelta(minutes=30)
+    while store.rollups.roll_minutes(now):
+        pass
+    buckets = [b for b, _ in store.rollups.summaries("api", "latency_ms", MINUTE, T0, now)]
+    assert buckets[-1] == T0 + timedelta(minutes=24)  # the last 5 minutes are left for later

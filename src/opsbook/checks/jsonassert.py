@@ -6,6 +6,7 @@ returns the failure text or None, so messages can show the actual value.
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import re
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath  # type: ignore[attr-defined]
+from jsonpath_ng.ext import parser as _ext_parser
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 _SYNTAX = re.compile(
@@ -80,6 +81,20 @@ class JsonAssertion:
 
     def __str__(self) -> str:
         return self.source
+
+
+# Renamed from the misspelt "Extented..." in newer jsonpath-ng releases.
+_PARSER: Any = getattr(_ext_parser, "ExtendedJsonPathParser", None) or getattr(
+    _ext_parser, "ExtentedJsonPathParser", None
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_jsonpath(text: str) -> JSONPath:
+    """Parse a JSON path once per distinct text: jsonpath-ng builds a new parser (slow) per
+    call, and a config repeats the same paths across many checks."""
+    parsed: JSONPath = _PARSER().parse(text)
+    return parsed
 
 
 def parse_assertion(value: object) -> JsonAssertion:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import apprise
 from pydantic import AfterValidator, Field, SecretStr
 
 from opsbook.errors import DeliveryError
 from opsbook.notify.channels.base import Channel, ChannelConfig
 from opsbook.notify.model import Notification, Rendered
+
+if TYPE_CHECKING:
+    import apprise
 
 MIN_SECRET_PART = 8  # shorter URL parts (ports, "hooks", channel names) stay readable
 
@@ -43,6 +45,8 @@ def _check_url(value: SecretStr) -> SecretStr:
     scheme = _scheme(url)
     if not scheme:
         raise ValueError("expected an Apprise URL like slack://... or mailto://...")
+    import apprise  # imported when needed: it is heavy and most configs never use it
+
     if apprise.Apprise.instantiate(url) is None:
         hint = difflib.get_close_matches(scheme, _known_schemes(), n=1, cutoff=0.6)
         more = f"; did you mean {hint[0]!r}?" if hint and hint[0] != scheme else ""
@@ -88,6 +92,8 @@ def url_secrets(url: str) -> Iterable[str]:
 
 def _notify_type(notification: Notification) -> apprise.NotifyType:
     """Sets the colour/icon services show: info for tests, red firing, green resolved."""
+    import apprise
+
     if notification.kind == "test":
         return apprise.NotifyType.INFO
     if notification.status == "resolved":
@@ -115,6 +121,8 @@ def _failure_detail(result: Any, count: int) -> str:
 
 
 async def send(config: AppriseConfig, notification: Notification, rendered: Rendered) -> None:
+    import apprise
+
     client = apprise.Apprise()
     for index, item in enumerate(config.urls):
         if not client.add(item.get_secret_value()):

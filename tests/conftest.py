@@ -6,8 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.services import REDIS_HOST, REDIS_PORT, port_open, temporary_pg_database, unavailable
+
+# Timing is not what these properties test: on a busy shared machine, data generation and
+# single examples can be slow without anything being wrong, so neither fails a test.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -280,31 +281,80 @@ def test_demo_refuses_a_bad_interval() -> None:
     assert "--interval" in result.stderr and "expected a duration" in result.stderr
 
 
+class DemoProcess:
+    """`opsbook demo` as a user runs it, read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "COLUMNS": "200"}
+        self.proc = subprocess.Popen(
+            [OPSBOOK, "demo", "--port", "0", "--listen-port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.seen: list[str] = []
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        """The first line (from now on) matching `pattern`; fails if the demo exits first."""
+        assert self.proc.stdout is not None
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, "".join(self.seen) + (self.proc.stderr.read() if self.proc.stderr else "")
+            self.seen.append(line)
+            if found := re.search(pattern, line):
+                return found
+
+    def stop(self, signum: signal.Signals = signal.SIGTERM) -> tuple[str, str]:
+        self.proc.send_signal(signum)
+        rest, err = self.proc.communicate(timeout=30)
+        return "".join(self.seen) + rest, err
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_demo_runs_rounds_until_signalled(signum: signal.Signals) -> None:
-    env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [OPSBOOK, "demo", "--port", "0", "--interval", "1s"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+def test_demo_runs_the_engine_until_signalled(signum: signal.Signals) -> None:
+    demo = DemoProcess("--interval", "1s")
     try:
-        assert proc.stdout is not None
-        seen = []
-        while not any("round 2 at" in line for line in seen):
-            line = proc.stdout.readline()
-            assert line, "".join(seen)
-            seen.append(line)
-        proc.send_signal(signum)
-        rest, err = proc.communicate(timeout=15)
+        listen = demo.wait_for(r"engine\s+http://(127\.0\.0\.1:\d+)/metrics").group(1)
+        demo.wait_for(r"checks\s+OK 7 checks")
+        with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        assert "opsbook_checks_run_total" in metrics
+        out, err = demo.stop(signum)
     finally:
-        proc.kill()
-        proc.wait()
-    out = "".join(seen) + rest
-    assert proc.returncode == 0, err
-    assert err == ""
+        demo.kill()
+    assert demo.proc.returncode == 0, err
+    assert "Traceback" not in err
     assert out.rstrip().endswith("demo stopped")
-    assert out.count("OK: 7 checks, 7 ok in") >= 1
+    assert "checked by the engine every 5s" in out
     assert not results_path(out).parent.exists()
+
+
+def test_breaking_the_service_fires_an_alert_and_fixing_it_resolves_it() -> None:
+    """The README's walk-through: break it with curl, see the notification, fix it."""
+    demo = DemoProcess("--interval", "2s")
+    try:
+        base = demo.wait_for(r"service\s+(http://127\.0\.0\.1:\d+)").group(1)
+        demo.wait_for(r"checks\s+OK 7 checks")
+        post_mode(base, "down")
+        fired = demo.wait_for(r"notification\s+FIRING\s+(\S+)")
+        assert fired.group(1) == "api-health-failures"
+        assert "4 health checks in a row failed" in demo.seen[-1]
+        post_mode(base, "healthy")
+        demo.wait_for(r"notification\s+RESOLVED\s+api-health-failures")
+        out, err = demo.stop()
+    finally:
+        demo.kill()
+    assert demo.proc.returncode == 0, err
+    assert out.count("FIRING   api-health-failures") == 1, out
+
+
+def post_mode(base: str, mode: str) -> None:
+    body = json.dumps({"mode": mode}).encode()
+    request = urllib.request.Request(f"{base}/_demo/mode", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200

@@ -1,4 +1,4 @@
-"""`opsbook demo`: start the demo service, check it every few seconds, print the table.
+"""`opsbook demo`: start the demo service and the engine against it, print what happens.
 
 Nothing to set up: the service runs in this process on 127.0.0.1, the checks come from
 the bundled ``demo.yaml`` and results go to a SQLite file in a temporary directory
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from aiohttp import web
 from rich.text import Text
 
 from opsbook.checks.base import CheckResult
@@ -31,12 +32,16 @@ from opsbook.config.models import Config
 from opsbook.config.types import format_duration, parse_duration
 from opsbook.demo import demo_config_path
 from opsbook.demo.modes import Mode, ModeSettings
+from opsbook.demo.sink import DemoSink
 from opsbook.demo.target import DEFAULT_PORT, MODE_PATH, RunningTarget, start_target
 from opsbook.errors import ConfigError, OpsbookError
 from opsbook.status import Status, worst
 from opsbook.store import Store
 
 DEMO_URL_ENV = "OPSBOOK_DEMO_URL"
+DEMO_HOOK_ENV = "OPSBOOK_DEMO_HOOK"
+DEMO_LISTEN_ENV = "OPSBOOK_DEMO_LISTEN"
+DEFAULT_LISTEN_PORT = 8080
 DEMO_PORT_ENV = "OPSBOOK_DEMO_PORT"
 MIN_INTERVAL = timedelta(seconds=1)
 HOST = "127.0.0.1"
@@ -86,14 +91,14 @@ def _temporary_store(stack: contextlib.ExitStack) -> str:
 
 
 def _print_header(
-    base_url: str, config: Config, results_at: str, temporary: bool, every: timedelta
+    base_url: str, config: Config, results_at: str, temporary: bool, cadence: str
 ) -> None:
     mode_url = f"{base_url}{MODE_PATH}"
     breaking = ", ".join(m.value for m in Mode if m is not Mode.HEALTHY)
     kept = "removed on exit; keep them with --db FILE" if temporary else "kept"
     down, healthy = '{"mode": "down"}', '{"mode": "healthy"}'
     lines = [
-        f"opsbook demo: an imitation production API, checked every {format_duration(every)}",
+        f"opsbook demo: an imitation production API, {cadence}",
         f"  service  {base_url}",
         f"  checks   {config.path} ({len(config.checks)} checks)",
         f"  results  {config.redactor(results_at)} ({kept})",
@@ -107,9 +112,9 @@ def _print_header(
         out.print(line, markup=False)
 
 
-def _print_round(number: int, config: Config, results: list[CheckResult], elapsed: float) -> None:
+def _print_round(config: Config, results: list[CheckResult], elapsed: float) -> None:
     overall = worst(r.status for r in results)
-    out.rule(f"round {number} at {datetime.now().astimezone():%H:%M:%S}")
+    out.rule(f"checks at {datetime.now().astimezone():%H:%M:%S}")
     out.print(render_table(config, results))
     out.print(Text(summary_line(results, elapsed), style=STATUS_STYLE[overall]))
 
@@ -143,35 +148,115 @@ async def _unless_stopped(
     return None
 
 
-async def _rounds(
-    config: Config, ctx: ProbeContext, store: Store, every: timedelta, once: bool
-) -> Status | None:
-    """Check every `every`; the worst status after one round with `once`, None on a signal."""
+async def _one_round(config: Config, ctx: ProbeContext, store: Store) -> Status | None:
+    """Every check once, recorded and printed: the worst status, or None on a signal."""
     loop = asyncio.get_running_loop()
     with contextlib.ExitStack() as signals:
         stop = _stop_on_signals(signals)
+        began = loop.time()
         checks = select_checks(config, [], None)
-        number = 0
-        while True:
-            number += 1
-            began = loop.time()
-            results = await _unless_stopped(asyncio.ensure_future(run_checks(checks, ctx)), stop)
-            if results is None:
-                return None
-            elapsed = loop.time() - began
-            await asyncio.to_thread(store.results.record, results)
-            _print_round(number, config, results, elapsed)
-            if once:
-                return worst(r.status for r in results)
-            remaining = began + every.total_seconds() - loop.time()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), max(remaining, 0))
-                return None
+        results = await _unless_stopped(asyncio.ensure_future(run_checks(checks, ctx)), stop)
+        if results is None:
+            return None
+        elapsed = loop.time() - began
+        await asyncio.to_thread(store.results.record, results)
+        _print_round(config, results, elapsed)
+        return worst(r.status for r in results)
 
 
-async def run_demo(
-    port: int, every: timedelta, once: bool, db: str | None, mode: Mode = Mode.HEALTHY
-) -> Status | None:
+async def _start_sink() -> tuple[web.AppRunner, str]:
+    """The local webhook receiver that prints notifications as they arrive."""
+
+    def show(lines: list[str]) -> None:
+        stamp = f"{datetime.now().astimezone():%H:%M:%S}"
+        for line in lines:
+            style = "bold green" if line.startswith("RESOLVED") else "bold red"
+            out.print(Text(f"[{stamp}] notification  {line}", style=style))
+
+    runner = web.AppRunner(DemoSink(show).app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://{HOST}:{port}/hook"
+
+
+def _free_listen(port: int) -> str:
+    """127.0.0.1:port for the dashboard, or a free port when that one is taken."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            sock.bind((HOST, 0))
+        return f"{HOST}:{sock.getsockname()[1]}"
+
+
+async def _status_lines(
+    store: Store, config: Config, every: timedelta, stop: asyncio.Event
+) -> None:
+    """A one-line health summary every `every`, from what the engine stored."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every.total_seconds())
+            return
+        latest = await asyncio.to_thread(store.results.latest)
+        results = [r for name, r in latest.items() if name in {c.name for c in config.checks}]
+        if results:
+            overall = worst(r.status for r in results)
+            stamp = f"{datetime.now().astimezone():%H:%M:%S}"
+            failing = [
+                f"{r.check} ({r.status.label})" for r in results if r.status is not Status.OK
+            ]
+            detail = f": {', '.join(failing)}" if failing else ""
+            line = f"[{stamp}] checks      {overall.name} {len(results)} checks{detail}"
+            out.print(Text(line, style=STATUS_STYLE[overall]))
+
+
+async def run_engine_demo(
+    port: int, every: timedelta, db: str | None, mode: Mode, listen_port: int
+) -> None:
+    """The full loop: the engine checks the service, alerts and notifies a local sink."""
+    from opsbook.cli.serve_cmd import serve_engine
+
+    with contextlib.ExitStack() as files, contextlib.ExitStack() as signals:
+        running, note = await start_demo_target(port, mode)
+        sink, hook = await _start_sink()
+        try:
+            listen = _free_listen(listen_port)
+            os.environ[DEMO_URL_ENV] = running.base_url
+            os.environ[DEMO_PORT_ENV] = str(running.port)
+            os.environ[DEMO_HOOK_ENV] = hook
+            os.environ[DEMO_LISTEN_ENV] = listen
+            config = _load_demo_config()
+            url = db or _temporary_store(files)
+            store = open_store(url, config)
+            files.callback(store.close)
+            intervals = sorted({format_duration(c.interval) for c in config.checks})
+            cadence = f"checked by the engine every {', '.join(intervals)}"
+            _print_header(running.base_url, config, url, db is None, cadence)
+            if mode is not Mode.HEALTHY:
+                out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
+            out.print(f"  engine   http://{listen}/metrics  http://{listen}/readyz", markup=False)
+            out.print(
+                "Alerts fire after a few failed checks (see rules in demo.yaml) and are "
+                "delivered to a local webhook, printed here.",
+                markup=False,
+            )
+            if note:
+                out.print(f"note: {note}", markup=False)
+            stop = _stop_on_signals(signals)
+            printer = asyncio.create_task(_status_lines(store, config, every, stop))
+            await serve_engine(config, store, listen, stop)
+            await printer
+        finally:
+            await sink.cleanup()
+            await running.close()
+
+
+async def run_demo_once(port: int, db: str | None, mode: Mode = Mode.HEALTHY) -> Status | None:
+    """One round of checks against the demo service, for scripts and CI."""
     with contextlib.ExitStack() as files:
         running, note = await start_demo_target(port, mode)
         try:
@@ -181,13 +266,13 @@ async def run_demo(
             url = db or _temporary_store(files)
             store = open_store(url, config)
             files.callback(store.close)  # closed before its temporary directory is removed
-            _print_header(running.base_url, config, url, db is None, every)
+            _print_header(running.base_url, config, url, db is None, "checked once")
             if note:
                 out.print(f"note: {note}", markup=False)
             if mode is not Mode.HEALTHY:
                 out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
             async with ProbeContext(config.base_dir, config.redactor, store.probe_state) as ctx:
-                return await _rounds(config, ctx, store, every, once)
+                return await _one_round(config, ctx, store)
         finally:
             await running.close()
 
@@ -197,7 +282,7 @@ def demo(
         int, typer.Option(min=0, max=65535, help="Port for the demo service (0: any free one).")
     ] = DEFAULT_PORT,
     interval: Annotated[
-        str, typer.Option(help="Time between rounds of checks, e.g. 5s or 1m.")
+        str, typer.Option(help="Time between the health summary lines, e.g. 5s or 1m.")
     ] = "5s",
     once: Annotated[
         bool, typer.Option("--once", help="Run one round; exit with its worst status (0-3).")
@@ -205,6 +290,10 @@ def demo(
     mode: Annotated[
         Mode, typer.Option(help="Mode the service starts in (switch it later with curl).")
     ] = Mode.HEALTHY,
+    listen_port: Annotated[
+        int,
+        typer.Option(min=0, max=65535, help="Port for the engine's HTTP server (/metrics)."),
+    ] = DEFAULT_LISTEN_PORT,
     db: Annotated[
         str | None,
         typer.Option(
@@ -215,13 +304,19 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Run a local imitation production API and check it every few seconds; break it with curl.
+    """Run a local imitation production API and the engine against it; break it with curl.
 
-    Starts the demo service on 127.0.0.1, runs the checks of the bundled demo.yaml against
-    it every --interval and prints the health table. Ctrl-C or SIGTERM stops it.
+    Starts the demo service on 127.0.0.1 and the engine with the bundled demo.yaml (checks,
+    rules, a local webhook receiver whose notifications are printed here), with /metrics on
+    --listen-port. --once runs one round of checks, prints the table and exits with its
+    worst status. Ctrl-C or SIGTERM stops it.
     """
     every = parse_interval(interval)
-    status = asyncio.run(run_demo(port, every, once, db, mode))
+    if not once:
+        asyncio.run(run_engine_demo(port, every, db, mode, listen_port))
+        out.print("demo stopped", markup=False)
+        raise typer.Exit(0)
+    status = asyncio.run(run_demo_once(port, db, mode))
     if status is None:
         out.print("demo stopped", markup=False)
         raise typer.Exit(0)

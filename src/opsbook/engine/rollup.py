@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 GAMMA = 1.1
-_LOG_GAMMA = math.log(GAMMA)
+LOG_GAMMA = math.log(GAMMA)
 ZERO = "z"
 
 
 def bucket_of(value: float) -> str:
     if value == 0:
         return ZERO
-    index = math.ceil(math.log(abs(value)) / _LOG_GAMMA)
+    index = math.ceil(math.log(abs(value)) / LOG_GAMMA)
     return f"{'-' if value < 0 else '+'}{index}"
 
 

@@ -5,21 +5,20 @@ long view (default 30 d of minutes, 400 d of hours). Each pass handles a bounded
 time after a watermark kept in `probe_state`, so a restart continues where it stopped and
 a long outage is caught up in steps, never in one huge query. A check's availability
 (`up`: 1 for an ok result, else 0) is rolled up with its samples, for uptime history.
+The summarising itself is SQL (see `rollup_sql`): no raw row is read into Python.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, select
+from sqlalchemy import Engine, delete, select
 
 from opsbook.engine.rollup import Summary, from_row
-from opsbook.status import Status
+from opsbook.store import rollup_sql
 from opsbook.store.probe_state import ProbeStateRepository
 from opsbook.store.tables import check_results, sample_rollups, samples
-from opsbook.store.upsert import upsert
 
 MINUTE = 60
 HOUR = 3600
@@ -29,26 +28,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def floor_to(at: datetime, seconds: int) -> datetime:
     offset = (at - EPOCH).total_seconds()
     return EPOCH + timedelta(seconds=offset - offset % seconds)
-
-
-def _rows(
-    resolution: int, groups: dict[tuple[str, str, datetime], Summary]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "check_name": check,
-            "name": name,
-            "resolution": resolution,
-            "bucket": bucket,
-            "count": summary.count,
-            "sum": summary.total,
-            "min": summary.low,
-            "max": summary.high,
-            "histogram": summary.histogram_json(),
-        }
-        for (check, name, bucket), summary in groups.items()
-        if summary.count
-    ]
 
 
 def _summary(row: Any) -> Summary:
@@ -62,6 +41,9 @@ class RollupRepository:
     def __init__(self, engine: Engine, state: ProbeStateRepository) -> None:
         self._engine = engine
         self._state = state
+        rollup_sql.ensure_math_functions(engine)
+        self._minutes = rollup_sql.minutes_statement(engine.dialect.name)
+        self._hours = rollup_sql.hours_statement(engine.dialect.name)
 
     def _watermark(self, resolution: int) -> datetime | None:
         saved = self._state.load(f"rollup:{resolution}")
@@ -94,28 +76,10 @@ class RollupRepository:
         end = min(floor_to(now - lag, MINUTE), start + max_span)
         if end <= start:
             return 0
-        groups: dict[tuple[str, str, datetime], Summary] = defaultdict(Summary)
-        window = and_(samples.c.ts >= start, samples.c.ts < end)
-        status_window = and_(check_results.c.started_at >= start, check_results.c.started_at < end)
-        with self._engine.connect() as conn:
-            for row in conn.execute(
-                select(samples.c.check_name, samples.c.name, samples.c.ts, samples.c.value).where(
-                    window
-                )
-            ):
-                groups[(row.check_name, row.name, floor_to(row.ts, MINUTE))].add(row.value)
-            for result in conn.execute(
-                select(
-                    check_results.c.check_name, check_results.c.started_at, check_results.c.status
-                ).where(status_window)
-            ):
-                up = 1.0 if result.status == Status.OK else 0.0
-                groups[(result.check_name, "up", floor_to(result.started_at, MINUTE))].add(up)
-        rows = _rows(MINUTE, groups)
         with self._engine.begin() as conn:
-            upsert(conn, sample_rollups, rows, ["check_name", "name", "resolution", "bucket"])
+            written = rollup_sql.run(conn, self._minutes, start, end)
         self._set_watermark(MINUTE, end)
-        return len(rows)
+        return written
 
     def roll_hours(self, now: datetime) -> int:
         """Merge complete hours of minute roll-ups into hour roll-ups."""
@@ -137,21 +101,10 @@ class RollupRepository:
         end = min(floor_to(minutes_done, HOUR), floor_to(now, HOUR), start + timedelta(days=1))
         if end <= start:
             return 0
-        groups: dict[tuple[str, str, datetime], Summary] = defaultdict(Summary)
-        query = select(sample_rollups).where(
-            sample_rollups.c.resolution == MINUTE,
-            sample_rollups.c.bucket >= start,
-            sample_rollups.c.bucket < end,
-        )
-        with self._engine.connect() as conn:
-            for row in conn.execute(query):
-                summary = _summary(row)
-                groups[(row.check_name, row.name, floor_to(row.bucket, HOUR))].merge(summary)
-        rows = _rows(HOUR, groups)
         with self._engine.begin() as conn:
-            upsert(conn, sample_rollups, rows, ["check_name", "name", "resolution", "bucket"])
+            written = rollup_sql.run(conn, self._hours, start, end)
         self._set_watermark(HOUR, end)
-        return len(rows)
+        return written
 
     def prune(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
         """Delete raw results/samples and roll-ups past retention; returns rows deleted.

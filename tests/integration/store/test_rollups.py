@@ -3,14 +3,18 @@ deleted only once summarised; long history stays bounded."""
 
 from __future__ import annotations
 
+import math
+import random
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from opsbook.checks.base import CheckResult
+from opsbook.engine.rollup import summarise
 from opsbook.status import Status
 from opsbook.store import Store
-from opsbook.store.rollups import HOUR, MINUTE
+from opsbook.store.rollups import HOUR, MINUTE, floor_to
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -83,3 +87,54 @@ def test_recent_minutes_wait_for_late_results(store: Store) -> None:
         pass
     buckets = [b for b, _ in store.rollups.summaries("api", "latency_ms", MINUTE, T0, now)]
     assert buckets[-1] == T0 + timedelta(minutes=24)  # the last 5 minutes are left for later
+
+
+EDGE_VALUES = [0.0, -0.0, 1.0, -1.0, 1.1, 1.21, 1.1**7, 1e-9, -1e-9, 1e12, -3.5, 0.5, 1e300]
+
+
+def test_summaries_match_the_pure_summary_exactly(store: Store) -> None:
+    """The SQL roll-up puts every value in the bucket `bucket_of` gives it: same counts,
+    extremes and histogram keys as summarising the same values in Python."""
+    rng = random.Random(7)
+    values = EDGE_VALUES + [rng.lognormvariate(4, 2) * rng.choice((1, -1)) for _ in range(400)]
+    results, by_minute = [], defaultdict(list)
+    for i, value in enumerate(values):
+        at = T0 + timedelta(seconds=7 * i)
+        by_minute[floor_to(at, MINUTE)].append(value)
+        results.append(CheckResult("api", "api", Status.OK, "", at, 0.01, {"v": value}))
+    store.results.record(results)
+    now = T0 + timedelta(hours=2)
+    while store.rollups.roll_minutes(now):
+        pass
+    got = dict(store.rollups.summaries("api", "v", MINUTE, T0, now))
+    assert set(got) == set(by_minute)
+    for minute, members in by_minute.items():
+        want = summarise(members)
+        assert (got[minute].count, got[minute].low, got[minute].high) == (
+            want.count,
+            want.low,
+            want.high,
+        )
+        assert got[minute].histogram == want.histogram, minute
+        assert math.isclose(got[minute].total, want.total, rel_tol=1e-12, abs_tol=1e-9)
+    store.rollups.roll_hours(now)
+    hours = store.rollups.summaries("api", "v", HOUR, T0, now)
+    want_hour = summarise(
+        v for m, vs in by_minute.items() if m < T0 + timedelta(hours=1) for v in vs
+    )
+    assert hours[0][0] == T0
+    assert hours[0][1].histogram == want_hour.histogram
+    assert hours[0][1].count == want_hour.count
+    assert hours[0][1].quantile(0.95) == want_hour.quantile(0.95)
+
+
+def test_rolling_a_minute_twice_replaces_it(store: Store) -> None:
+    """A crash between writing summaries and saving the watermark re-runs the same span:
+    the summaries are replaced, not added to."""
+    record_hours(store, 1)
+    now = T0 + timedelta(hours=2)
+    store.rollups.roll_minutes(now)
+    first = store.rollups.summaries("api", "latency_ms", MINUTE, T0, now)
+    store.probe_state.save("rollup:60", {"until": T0.isoformat()})
+    store.rollups.roll_minutes(now)
+    assert store.rollups.summaries("api", "latency_ms", MINUTE, T0, now) == first

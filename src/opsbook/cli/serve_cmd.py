@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opsbook.cli.common import ConfigOption, DbOption, load, open_store
 from opsbook.config.models import Config
 from opsbook.store import Store
+
+if TYPE_CHECKING:
+    from opsbook.engine.core import Engine
 
 
 async def serve_engine(
@@ -46,12 +50,24 @@ async def serve_engine(
         )
     )
     web = asyncio.create_task(server.serve(), name="web")
+    frozen = asyncio.create_task(_freeze_after_start(engine), name="gc-freeze")
     try:
         await engine.run(stop)
     finally:
+        frozen.cancel()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await web
+
+
+async def _freeze_after_start(engine: Engine) -> None:
+    """Exempt everything alive after start-up (config models, imported modules, loaded
+    history) from the cyclic garbage collector. They live as long as the process, and
+    every full collection would otherwise walk them all while the event loop waits: with
+    10,000 checks that is a pause of tens of milliseconds in the scheduler."""
+    await engine.started.wait()
+    gc.collect()
+    gc.freeze()
 
 
 def serve(

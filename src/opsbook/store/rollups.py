@@ -22,6 +22,12 @@ from opsbook.store.tables import check_results, sample_rollups, samples
 
 MINUTE = 60
 HOUR = 3600
+ONE_MINUTE = timedelta(seconds=MINUTE)
+# Checks per hourly-merge transaction. A statement holds SQLite's write lock while it
+# runs; with 10,000 checks a whole hour in one statement would hold it for ~15 s, longer
+# than the result writer waits (busy_timeout 10 s). One minute of raw data, or an hour of
+# 500 checks, takes well under a second.
+HOUR_CHUNK = 500
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -65,7 +71,8 @@ class RollupRepository:
         max_span: timedelta = timedelta(hours=1),
         lag: timedelta = timedelta(minutes=5),
     ) -> int:
-        """Summarise complete minutes after the watermark (at most `max_span` per call).
+        """Summarise complete minutes after the watermark (at most `max_span` per call),
+        one minute per transaction so that catching up never holds the write lock long.
 
         Minutes younger than `lag` are left for later: a slow probe's result is written
         after its minute ended, and a minute is rolled up once only."""
@@ -76,9 +83,12 @@ class RollupRepository:
         end = min(floor_to(now - lag, MINUTE), start + max_span)
         if end <= start:
             return 0
-        with self._engine.begin() as conn:
-            written = rollup_sql.run(conn, self._minutes, start, end)
-        self._set_watermark(MINUTE, end)
+        written = 0
+        for step in range(int((end - start).total_seconds()) // MINUTE):
+            first = start + timedelta(minutes=step)
+            with self._engine.begin() as conn:
+                written += rollup_sql.run(conn, self._minutes, first, first + ONE_MINUTE)
+            self._set_watermark(MINUTE, first + ONE_MINUTE)
         return written
 
     def roll_hours(self, now: datetime) -> int:
@@ -101,8 +111,29 @@ class RollupRepository:
         end = min(floor_to(minutes_done, HOUR), floor_to(now, HOUR), start + timedelta(days=1))
         if end <= start:
             return 0
-        with self._engine.begin() as conn:
-            written = rollup_sql.run(conn, self._hours, start, end)
+        with self._engine.connect() as conn:
+            names = (
+                conn.execute(
+                    select(sample_rollups.c.check_name)
+                    .where(
+                        sample_rollups.c.resolution == MINUTE,
+                        sample_rollups.c.bucket >= start,
+                        sample_rollups.c.bucket < end,
+                    )
+                    .distinct()
+                    .order_by(sample_rollups.c.check_name)
+                )
+                .scalars()
+                .all()
+            )
+            chunks = [
+                (names[i], names[min(i + HOUR_CHUNK, len(names)) - 1])
+                for i in range(0, len(names), HOUR_CHUNK)
+            ]
+        written = 0
+        for chunk in chunks:
+            with self._engine.begin() as conn:
+                written += rollup_sql.run(conn, self._hours, start, end, chunk)
         self._set_watermark(HOUR, end)
         return written
 

@@ -13,7 +13,7 @@ import pytest
 from opsbook.checks.base import CheckResult
 from opsbook.engine.rollup import summarise
 from opsbook.status import Status
-from opsbook.store import Store
+from opsbook.store import Store, rollups
 from opsbook.store.rollups import HOUR, MINUTE, floor_to
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -138,3 +138,24 @@ def test_rolling_a_minute_twice_replaces_it(store: Store) -> None:
     store.probe_state.save("rollup:60", {"until": T0.isoformat()})
     store.rollups.roll_minutes(now)
     assert store.rollups.summaries("api", "latency_ms", MINUTE, T0, now) == first
+
+
+def test_hours_are_merged_in_chunks_of_checks(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every check gets its hour, whichever chunk of check names it falls in."""
+    monkeypatch.setattr(rollups, "HOUR_CHUNK", 2)
+    names = ["a", "b-1", "b-2", "c", "z"]
+    results = [
+        CheckResult(name, None, Status.OK, "", T0 + timedelta(seconds=s), 0.01, {"v": float(i)})
+        for i, name in enumerate(names)
+        for s in range(0, 3600, 60)
+    ]
+    store.results.record(results)
+    now = T0 + timedelta(hours=2)
+    while store.rollups.roll_minutes(now):
+        pass
+    assert store.rollups.roll_hours(now) == len(names) * 2  # v and up per check
+    for i, name in enumerate(names):
+        [(bucket, hour)] = store.rollups.summaries(name, "v", HOUR, T0, now)
+        assert bucket == T0 and hour.count == 60 and hour.total == 60 * i

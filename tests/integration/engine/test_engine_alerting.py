@@ -10,11 +10,12 @@ from pathlib import Path
 
 from opsbook.alerts.model import AlertState
 from opsbook.demo.target import running_target
+from opsbook.status import Status
 from tests.integration.engine.harness import engine_running, eventually, set_mode, write_config
 from tests.integration.receivers import SmtpSink, WebhookRecorder
 
 
-def config_text(target: str, hook: str, smtp: str, extra: str = "") -> str:
+def config_text(target: str, hook: str, smtp: str, extra: str = "", more_checks: str = "") -> str:
     return f"""
 project: {{name: shop}}
 services:
@@ -24,6 +25,7 @@ checks:
     service: api
     interval: 1s
     http: {{url: "{target}/health", timeout: 900ms}}
+{more_checks}
 rules:
   - name: api-down
     expr: "last(api-health.up)"
@@ -51,11 +53,35 @@ route:
 """
 
 
-async def test_outage_fires_once_and_recovery_resolves_once(tmp_path: Path) -> None:
+def database_checks(pg: str, redis_port: int) -> str:
+    """The runbooks' PostgreSQL and Redis checks, against the real local servers: they
+    stay OK while the API fails, so they must not add alerts or notifications."""
+    return f"""
+  - name: postgres
+    interval: 1s
+    postgres: {{dsn: "{pg}", timeout: 900ms}}
+    thresholds:
+      connections_used_pct: {{warning: "> 80", critical: "> 95"}}
+  - name: redis
+    interval: 1s
+    redis: {{url: "redis://127.0.0.1:{redis_port}/0", timeout: 900ms}}
+"""
+
+
+async def test_outage_fires_once_and_recovery_resolves_once(
+    tmp_path: Path, store_url: str, pg_database: str, redis_port: int
+) -> None:
+    """On both stores, with PostgreSQL and Redis checks running beside the HTTP one."""
     with SmtpSink() as smtp:
         async with running_target() as target, WebhookRecorder() as hook:
-            path = write_config(tmp_path, config_text(target, hook.url(), smtp.smarthost))
-            async with engine_running(path) as engine:
+            text = config_text(
+                target,
+                hook.url(),
+                smtp.smarthost,
+                more_checks=database_checks(pg_database, redis_port),
+            )
+            path = write_config(tmp_path, text)
+            async with engine_running(path, store_url) as engine:
                 await asyncio.sleep(1.5)
                 assert hook.requests == [] and smtp.messages == []
                 await set_mode(target, "down")
@@ -81,6 +107,9 @@ async def test_outage_fires_once_and_recovery_resolves_once(tmp_path: Path) -> N
                 assert [a.state for a, _ in alerts] == [AlertState.RESOLVED]
                 events = [e["event"] for e in reversed(engine.store.alerts.events())]
                 assert events == ["firing", "resolved"]
+                latest = engine.store.results.latest()
+                assert latest["postgres"].status is Status.OK, latest["postgres"].message
+                assert latest["redis"].status is Status.OK, latest["redis"].message
 
 
 async def test_failing_and_hanging_receivers_do_not_delay_a_healthy_one(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from opsbook.checks.base import CheckKind, Observation, ProbeConfig, ProbeFailur
 from opsbook.checks.certs import parse_certificate
 from opsbook.checks.context import ProbeContext
 from opsbook.checks.jsonassert import JsonAssertionType
-from opsbook.config.types import ByteSize
+from opsbook.config.types import ByteSize, valid_regex
 from opsbook.status import Status
 
 _RANGE = re.compile(r"^\s*([1-5])xx\s*$|^\s*(\d{3})\s*-\s*(\d{3})\s*$|^\s*(\d{3})\s*$")
@@ -116,12 +116,7 @@ class HttpCheck(ProbeConfig):
     @field_validator("body_regex")
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+        return valid_regex(value)
 
     @field_validator("headers")
     @classmethod
@@ -139,6 +134,19 @@ def _accepts(ranges: tuple[tuple[int, int], ...], code: int) -> bool:
 def _peer_cert_days(response: aiohttp.ClientResponse, ctx: ProbeContext) -> float | None:
     der = getattr(response, "peer_certificate", None)
     return parse_certificate(der).days_left(ctx.now()) if der else None
+
+
+def client_failure(exc: aiohttp.ClientError | ssl.SSLError) -> ProbeFailure:
+    """A failed HTTP request as a check result message that says what went wrong where
+    (shared by every kind that speaks HTTP)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ProbeFailure(Status.CRITICAL, f"TLS certificate rejected: {exc.certificate_error}")
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return ProbeFailure(Status.CRITICAL, f"TLS handshake failed: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or str(exc.os_error)
+        return ProbeFailure(Status.CRITICAL, f"cannot connect to {exc.host}:{exc.port}: {reason}")
+    return ProbeFailure(Status.CRITICAL, f"HTTP error: {type(exc).__name__}: {exc}")
 
 
 async def _read_body(content: aiohttp.StreamReader, limit: int) -> bytes:
@@ -187,21 +195,10 @@ async def probe(cfg: HttpCheck, ctx: ProbeContext) -> Observation:
             cert_days = _peer_cert_days(response, ctx)
             latency_ms = (time.perf_counter() - started) * 1000
             code = response.status
-    except aiohttp.ClientConnectorCertificateError as exc:
-        raise ProbeFailure(
-            Status.CRITICAL, f"TLS certificate rejected: {exc.certificate_error}"
-        ) from None
-    except aiohttp.ClientSSLError as exc:
-        raise ProbeFailure(Status.CRITICAL, f"TLS handshake failed: {exc}") from None
-    except aiohttp.ClientConnectorError as exc:
-        reason = exc.os_error.strerror or str(exc.os_error)
-        raise ProbeFailure(
-            Status.CRITICAL, f"cannot connect to {exc.host}:{exc.port}: {reason}"
-        ) from None
     except aiohttp.TooManyRedirects:
         raise ProbeFailure(Status.CRITICAL, "too many redirects") from None
     except (aiohttp.ClientError, ssl.SSLError) as exc:
-        raise ProbeFailure(Status.CRITICAL, f"HTTP error: {type(exc).__name__}: {exc}") from None
+        raise client_failure(exc) from None
 
     samples = {"latency_ms": latency_ms, "status_code": float(code), "body_bytes": float(len(raw))}
     if cert_days is not None:

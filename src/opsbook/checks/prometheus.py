@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from opsbook.checks.base import CheckKind, Observation, ProbeConfig, ProbeFailure
 from opsbook.checks.context import ProbeContext
+from opsbook.checks.http import client_failure
 from opsbook.config.types import ByteSize
 from opsbook.status import Status
 
@@ -240,19 +241,8 @@ async def _fetch(
         ) as response:
             body = await response.content.read(cfg.max_body + 1)
             code = response.status
-    except aiohttp.ClientConnectorCertificateError as exc:
-        raise ProbeFailure(
-            Status.CRITICAL, f"TLS certificate rejected: {exc.certificate_error}"
-        ) from None
-    except aiohttp.ClientSSLError as exc:
-        raise ProbeFailure(Status.CRITICAL, f"TLS handshake failed: {exc}") from None
-    except aiohttp.ClientConnectorError as exc:
-        reason = exc.os_error.strerror or str(exc.os_error)
-        raise ProbeFailure(
-            Status.CRITICAL, f"cannot connect to {exc.host}:{exc.port}: {reason}"
-        ) from None
     except (aiohttp.ClientError, ssl.SSLError) as exc:
-        raise ProbeFailure(Status.CRITICAL, f"HTTP error: {type(exc).__name__}: {exc}") from None
+        raise client_failure(exc) from None
     if len(body) > cfg.max_body:
         raise ProbeFailure(Status.CRITICAL, f"response larger than max_body ({cfg.max_body} B)")
     return code, body

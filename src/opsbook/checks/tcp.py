@@ -24,7 +24,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from opsbook.checks.base import CheckKind, Observation, ProbeConfig, ProbeFailure
 from opsbook.checks.certs import parse_certificate
 from opsbook.checks.context import ProbeContext
-from opsbook.config.types import ByteSize
+from opsbook.config.types import ByteSize, valid_regex
 from opsbook.status import Status
 
 # Connect, handshake and reading each end by this share of the check's timeout, so the
@@ -232,12 +232,7 @@ class TcpCheck(ProbeConfig):
     @field_validator("expect_regex")
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+        return valid_regex(value)
 
     @field_validator("max_bytes")
     @classmethod

@@ -187,3 +187,14 @@ BoundType = Annotated[
         }
     ),
 ]
+
+
+def valid_regex(value: str | None) -> str | None:
+    """A pattern field's validator: a pattern that does not compile is a config error
+    (with the reason) instead of a check that fails on every run."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+    return value

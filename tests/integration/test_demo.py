@@ -105,7 +105,10 @@ def test_validate_command_accepts_the_demo_config() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "OK (3 services, 7 checks" in result.stdout
+    assert (
+        "OK (3 services, 7 checks, 5 severities, 3 rules, 1 receiver, 0 maintenance windows)"
+        in result.stdout
+    )
 
 
 async def test_healthy_service_passes_every_check(demo: tuple[str, Config]) -> None:

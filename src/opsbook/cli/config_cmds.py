@@ -23,10 +23,16 @@ def validate(
 
     loaded = load(file or config)
     path = find_config_path(file or config)
-    out.print(
-        f"{path}: OK ({len(loaded.services)} services, {len(loaded.checks)} checks, "
-        f"{len(loaded.severities)} severities)"
-    )
+    counts = {
+        ("service", "services"): len(loaded.services),
+        ("check", "checks"): len(loaded.checks),
+        ("severity", "severities"): len(loaded.severities),
+        ("rule", "rules"): len(loaded.rules),
+        ("receiver", "receivers"): len(loaded.receivers),
+        ("maintenance window", "maintenance windows"): len(loaded.maintenance),
+    }
+    summary = ", ".join(f"{n} {names[n != 1]}" for names, n in counts.items())
+    out.print(f"{path}: OK ({summary})", markup=False)
 
 
 def schema() -> None:

@@ -13,9 +13,12 @@ import errno
 import os
 import shutil
 import signal
+import socket
 import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import typer
@@ -148,14 +151,15 @@ async def _unless_stopped(
     return None
 
 
-async def _one_round(config: Config, ctx: ProbeContext, store: Store) -> Status | None:
+async def _one_round(config: Config, store: Store) -> Status | None:
     """Every check once, recorded and printed: the worst status, or None on a signal."""
     loop = asyncio.get_running_loop()
     with contextlib.ExitStack() as signals:
         stop = _stop_on_signals(signals)
         began = loop.time()
         checks = select_checks(config, [], None)
-        results = await _unless_stopped(asyncio.ensure_future(run_checks(checks, ctx)), stop)
+        async with ProbeContext(config.base_dir, config.redactor, store.probe_state) as ctx:
+            results = await _unless_stopped(asyncio.ensure_future(run_checks(checks, ctx)), stop)
         if results is None:
             return None
         elapsed = loop.time() - began
@@ -182,9 +186,7 @@ async def _start_sink() -> tuple[web.AppRunner, str]:
 
 
 def _free_listen(port: int) -> str:
-    """127.0.0.1:port for the dashboard, or a free port when that one is taken."""
-    import socket
-
+    """127.0.0.1:port for the engine's HTTP server, or a free port when that one is taken."""
     with socket.socket() as sock:
         try:
             sock.bind((HOST, port))
@@ -197,12 +199,13 @@ async def _status_lines(
     store: Store, config: Config, every: timedelta, stop: asyncio.Event
 ) -> None:
     """A one-line health summary every `every`, from what the engine stored."""
+    names = [c.name for c in config.checks]
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every.total_seconds())
             return
         latest = await asyncio.to_thread(store.results.latest)
-        results = [r for name, r in latest.items() if name in {c.name for c in config.checks}]
+        results = [latest[name] for name in names if name in latest]
         if results:
             overall = worst(r.status for r in results)
             stamp = f"{datetime.now().astimezone():%H:%M:%S}"
@@ -214,67 +217,72 @@ async def _status_lines(
             out.print(Text(line, style=STATUS_STYLE[overall]))
 
 
+@contextlib.asynccontextmanager
+async def _demo_started(
+    port: int,
+    mode: Mode,
+    db: str | None,
+    cadence: Callable[[Config], str],
+    environ: Mapping[str, str] = MappingProxyType({}),
+) -> AsyncIterator[tuple[Config, Store]]:
+    """The demo service running, demo.yaml loaded against it (with `environ` exported for
+    its ${ENV:...} references) and the store open; the header printed. Everything is
+    stopped, closed and (for a temporary store) removed on exit."""
+    with contextlib.ExitStack() as files:
+        running, note = await start_demo_target(port, mode)
+        try:
+            os.environ[DEMO_URL_ENV] = running.base_url
+            os.environ[DEMO_PORT_ENV] = str(running.port)
+            os.environ.update(environ)
+            config = _load_demo_config()
+            url = db or _temporary_store(files)
+            store = open_store(url, config)
+            files.callback(store.close)  # closed before its temporary directory is removed
+            _print_header(running.base_url, config, url, db is None, cadence(config))
+            if note:
+                out.print(f"note: {note}", markup=False)
+            if mode is not Mode.HEALTHY:
+                out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
+            yield config, store
+        finally:
+            await running.close()
+
+
+def _engine_cadence(config: Config) -> str:
+    intervals = sorted({format_duration(c.interval) for c in config.checks})
+    return f"checked by the engine every {', '.join(intervals)}"
+
+
 async def run_engine_demo(
     port: int, every: timedelta, db: str | None, mode: Mode, listen_port: int
 ) -> None:
     """The full loop: the engine checks the service, alerts and notifies a local sink."""
     from opsbook.cli.serve_cmd import serve_engine
 
-    with contextlib.ExitStack() as files, contextlib.ExitStack() as signals:
-        running, note = await start_demo_target(port, mode)
-        sink, hook = await _start_sink()
-        try:
-            listen = _free_listen(listen_port)
-            os.environ[DEMO_URL_ENV] = running.base_url
-            os.environ[DEMO_PORT_ENV] = str(running.port)
-            os.environ[DEMO_HOOK_ENV] = hook
-            os.environ[DEMO_LISTEN_ENV] = listen
-            config = _load_demo_config()
-            url = db or _temporary_store(files)
-            store = open_store(url, config)
-            files.callback(store.close)
-            intervals = sorted({format_duration(c.interval) for c in config.checks})
-            cadence = f"checked by the engine every {', '.join(intervals)}"
-            _print_header(running.base_url, config, url, db is None, cadence)
-            if mode is not Mode.HEALTHY:
-                out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
+    sink, hook = await _start_sink()
+    try:
+        listen = _free_listen(listen_port)
+        environ = {DEMO_HOOK_ENV: hook, DEMO_LISTEN_ENV: listen}
+        async with _demo_started(port, mode, db, _engine_cadence, environ) as (config, store):
             out.print(f"  engine   http://{listen}/metrics  http://{listen}/readyz", markup=False)
             out.print(
                 "Alerts fire after a few failed checks (see rules in demo.yaml) and are "
                 "delivered to a local webhook, printed here.",
                 markup=False,
             )
-            if note:
-                out.print(f"note: {note}", markup=False)
-            stop = _stop_on_signals(signals)
-            printer = asyncio.create_task(_status_lines(store, config, every, stop))
-            await serve_engine(config, store, listen, stop)
-            await printer
-        finally:
-            await sink.cleanup()
-            await running.close()
+            with contextlib.ExitStack() as signals:
+                stop = _stop_on_signals(signals)
+                printer = asyncio.create_task(_status_lines(store, config, every, stop))
+                await serve_engine(config, store, listen, stop)
+                await printer
+    finally:
+        await sink.cleanup()
 
 
 async def run_demo_once(port: int, db: str | None, mode: Mode = Mode.HEALTHY) -> Status | None:
     """One round of checks against the demo service, for scripts and CI."""
-    with contextlib.ExitStack() as files:
-        running, note = await start_demo_target(port, mode)
-        try:
-            os.environ[DEMO_URL_ENV] = running.base_url
-            os.environ[DEMO_PORT_ENV] = str(running.port)
-            config = _load_demo_config()
-            url = db or _temporary_store(files)
-            store = open_store(url, config)
-            files.callback(store.close)  # closed before its temporary directory is removed
-            _print_header(running.base_url, config, url, db is None, "checked once")
-            if note:
-                out.print(f"note: {note}", markup=False)
-            if mode is not Mode.HEALTHY:
-                out.print(f"note: the service starts in mode {mode.value!r}", markup=False)
-            async with ProbeContext(config.base_dir, config.redactor, store.probe_state) as ctx:
-                return await _one_round(config, ctx, store)
-        finally:
-            await running.close()
+    async with _demo_started(port, mode, db, lambda _: "checked once") as (config, store):
+        return await _one_round(config, store)
 
 
 def demo(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    if not sqlite_has_math():
+        # SQLite before 3.35, or built without them: the roll-up statements need ln/ceil.
+        dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
+        dbapi_connection.create_function("ceil", 1, math.ceil, deterministic=True)
+
+
+@functools.cache
+def sqlite_has_math() -> bool:
+    """Whether this SQLite library has the math functions (ln, ceil) built in."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT ln(2), ceil(1.5)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
 
 
 def open_engine(url: str) -> Engine:

@@ -8,18 +8,17 @@ released, or on the PostgreSQL server, and no row crosses into Python.
 
 The histogram key of a value is the one `opsbook.engine.rollup.bucket_of` computes:
 ``z`` for zero, else the sign and ``ceil(ln|v| / ln γ)``; both databases use the C
-library's ``log`` as Python does and ln γ is written as the exact double Python uses, so
-the keys agree. The statements differ per dialect
-only in how a timestamp is truncated and how a JSON object is aggregated and read.
+library's ``log`` as Python does (SQLite builds without math functions get Python's, see
+`store.engine`) and ln γ is written as the exact double Python uses, so the keys agree.
+The statements differ per dialect only in how a timestamp is truncated and how a JSON
+object is aggregated and read.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, bindparam, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import Connection, String, TextClause, bindparam, text
 from sqlalchemy.sql.elements import BindParameter
 
 from opsbook.engine.rollup import LOG_GAMMA, ZERO
@@ -71,12 +70,12 @@ ON CONFLICT (check_name, name, resolution, bucket) DO UPDATE SET
 _COLUMNS = 'check_name, name, resolution, bucket, "count", "sum", "min", "max", histogram'
 
 
-def minutes_statement(dialect: str) -> str:
+def minutes_statement(dialect: str) -> TextClause:
     """Summaries of every (check, sample, minute) with raw data in [:start, :end), plus
     `up` (1 for an OK result, else 0) from the results themselves."""
     bucket = _floor("ts", "minute", dialect)
     # Only this module's constants are interpolated; the values are bound parameters.
-    return f"""
+    sql = f"""
 INSERT INTO sample_rollups ({_COLUMNS})
 SELECT check_name, name, 60, bucket, sum(n), sum(s), min(lo), max(hi),
        {_json_object("hkey", "n", dialect)}
@@ -88,7 +87,7 @@ FROM (
         WHERE ts >= :start AND ts < :end AND {_FINITE}
         UNION ALL
         SELECT check_name, 'up', started_at,
-               CASE WHEN status = :ok THEN 1.0 ELSE 0.0 END
+               CASE WHEN status = {int(Status.OK)} THEN 1.0 ELSE 0.0 END
         FROM check_results
         WHERE started_at >= :start AND started_at < :end
     ) AS raw
@@ -97,9 +96,10 @@ FROM (
 GROUP BY 1, 2, 4
 {_UPSERT}
 """  # noqa: S608
+    return _typed(sql)
 
 
-def hours_statement(dialect: str) -> str:
+def hours_statement(dialect: str) -> TextClause:
     """Hour summaries merged from the minute summaries in [:start, :end) of the checks
     named :first to :last: counts, sums and extremes add up; histograms merge by adding
     the counts of equal keys."""
@@ -112,7 +112,7 @@ def hours_statement(dialect: str) -> str:
         f"check_name >= :first AND check_name <= :last AND {plus}resolution = 60"
         f" AND {plus}bucket >= :start AND {plus}bucket < :end"
     )
-    return f"""
+    sql = f"""
 INSERT INTO sample_rollups ({_COLUMNS})
 SELECT totals.check_name, totals.name, 3600, totals.bucket,
        totals.n, totals.s, totals.lo, totals.hi, merged.histogram
@@ -139,50 +139,22 @@ JOIN (
 WHERE true
 {_UPSERT}
 """  # noqa: S608
+    return _typed(sql)
 
 
-def run(
-    conn: Connection,
-    statement: str,
-    start: datetime,
-    end: datetime,
-    checks: tuple[str, str] | None = None,
-) -> int:
-    """Execute a roll-up statement over [start, end) (and the check names from
-    checks[0] to checks[1], for the hours); the number of summaries written."""
-    params: dict[str, object] = {"start": start, "end": end}
-    types: list[BindParameter[Any]] = [
+def _typed(sql: str) -> TextClause:
+    """The statement with its parameters typed: timestamps stored as the tables store
+    them, check names as strings (the hours' chunk bounds)."""
+    params: list[BindParameter[Any]] = [
         bindparam("start", type_=UTCDateTime),
         bindparam("end", type_=UTCDateTime),
     ]
-    if ":ok" in statement:
-        params["ok"] = int(Status.OK)
-        types.append(bindparam("ok", type_=Integer))
-    if checks is not None:
-        params["first"], params["last"] = checks
-        types += [bindparam("first", type_=String), bindparam("last", type_=String)]
-    result = conn.execute(text(statement).bindparams(*types), params)
-    return max(result.rowcount, 0)
+    if ":first" in sql:
+        params += [bindparam("first", type_=String), bindparam("last", type_=String)]
+    return text(sql).bindparams(*params)
 
 
-def ensure_math_functions(engine: Engine) -> None:
-    """SQLite builds without the math functions (before 3.35, or compiled without them)
-    get `ln` and `ceil` from Python, so the statements run everywhere."""
-    if engine.dialect.name != "sqlite":
-        return
-    import math
-    import sqlite3
-
-    probe = sqlite3.connect(":memory:")
-    try:
-        probe.execute("SELECT ln(2), ceil(1.5)")
-        return
-    except sqlite3.OperationalError:
-        pass
-    finally:
-        probe.close()
-
-    @event.listens_for(engine, "connect")
-    def _add_functions(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-        dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
-        dbapi_connection.create_function("ceil", 1, math.ceil, deterministic=True)
+def run(conn: Connection, statement: TextClause, **params: object) -> int:
+    """Execute a roll-up statement (start, end, and first/last check name for the
+    hours); the number of summaries written."""
+    return max(conn.execute(statement, params).rowcount, 0)

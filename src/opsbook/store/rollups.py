@@ -47,7 +47,6 @@ class RollupRepository:
     def __init__(self, engine: Engine, state: ProbeStateRepository) -> None:
         self._engine = engine
         self._state = state
-        rollup_sql.ensure_math_functions(engine)
         self._minutes = rollup_sql.minutes_statement(engine.dialect.name)
         self._hours = rollup_sql.hours_statement(engine.dialect.name)
 
@@ -87,7 +86,7 @@ class RollupRepository:
         for step in range(int((end - start).total_seconds()) // MINUTE):
             first = start + timedelta(minutes=step)
             with self._engine.begin() as conn:
-                written += rollup_sql.run(conn, self._minutes, first, first + ONE_MINUTE)
+                written += rollup_sql.run(conn, self._minutes, start=first, end=first + ONE_MINUTE)
             self._set_watermark(MINUTE, first + ONE_MINUTE)
         return written
 
@@ -131,9 +130,11 @@ class RollupRepository:
                 for i in range(0, len(names), HOUR_CHUNK)
             ]
         written = 0
-        for chunk in chunks:
+        for first, last in chunks:
             with self._engine.begin() as conn:
-                written += rollup_sql.run(conn, self._hours, start, end, chunk)
+                written += rollup_sql.run(
+                    conn, self._hours, start=start, end=end, first=first, last=last
+                )
         self._set_watermark(HOUR, end)
         return written
 

@@ -7,6 +7,7 @@ import math
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from opsbook.checks.base import CheckResult
 from opsbook.engine.rollup import summarise
 from opsbook.status import Status
 from opsbook.store import Store, rollups
+from opsbook.store import engine as store_engine
 from opsbook.store.rollups import HOUR, MINUTE, floor_to
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -159,3 +161,30 @@ def test_hours_are_merged_in_chunks_of_checks(
     for i, name in enumerate(names):
         [(bucket, hour)] = store.rollups.summaries(name, "v", HOUR, T0, now)
         assert bucket == T0 and hour.count == 60 and hour.total == 60 * i
+
+
+def test_sqlite_without_math_functions_gets_them_from_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds of SQLite without ln/ceil: the same summaries, with Python's functions."""
+    monkeypatch.setattr(store_engine, "sqlite_has_math", lambda: False)
+    calls = []
+
+    def log(value: float) -> float:
+        calls.append(value)
+        return math_log(value)
+
+    math_log = math.log
+    monkeypatch.setattr(math, "log", log)
+    values = [*EDGE_VALUES, 3.0, 250.0, -17.5]
+    results = [
+        CheckResult("api", "api", Status.OK, "", T0 + timedelta(seconds=i), 0.01, {"v": v})
+        for i, v in enumerate(values)
+    ]
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        store.results.record(results)
+        store.rollups.roll_minutes(T0 + timedelta(hours=1))
+        [(_, got)] = store.rollups.summaries("api", "v", MINUTE, T0, T0 + timedelta(hours=1))
+    monkeypatch.undo()
+    assert calls, "the Python ln was not used"
+    assert got.histogram == summarise(values).histogram

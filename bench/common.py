@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -260,3 +261,13 @@ class WebhookReceiver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), remaining)
         return True
+
+
+def work_directory(stack: contextlib.ExitStack, workdir: Path | None, prefix: str) -> Path:
+    """`--workdir` (created, and kept afterwards), else a temporary directory that `stack`
+    removes: where a bench keeps configs, logs and stores."""
+    if workdir is not None:
+        directory = workdir.resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))

@@ -43,7 +43,6 @@ import re
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -74,6 +73,7 @@ from common import (
     start_demo_target,
     start_serve,
     wait_until,
+    work_directory,
 )
 from opsbook.status import Status
 from opsbook.store import Store
@@ -791,13 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     table_box = box.MARKDOWN if args.markdown else box.SIMPLE_HEAD
     with contextlib.ExitStack() as stack:
-        if args.workdir is not None:
-            directory = args.workdir.resolve()
-            directory.mkdir(parents=True, exist_ok=True)
-        else:
-            directory = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix="opsbook-detect-"))
-            )
+        directory = work_directory(stack, args.workdir, "opsbook-detect-")
         try:
             run = asyncio.run(measure(settings, directory))
         except BenchError as exc:

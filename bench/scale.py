@@ -46,7 +46,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -73,6 +72,7 @@ from common import (
     start_child,
     start_serve,
     wait_until,
+    work_directory,
 )
 from opsbook.engine.rollup import Summary, from_row
 from opsbook.engine.schedule import phase
@@ -756,13 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("need ≥ 3 checks, a positive interval and --duration ≥ --interval")
     table_box = box.MARKDOWN if args.markdown else box.SIMPLE_HEAD
     with contextlib.ExitStack() as stack:
-        if args.workdir is not None:
-            directory = args.workdir.resolve()
-            directory.mkdir(parents=True, exist_ok=True)
-        else:
-            directory = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix="opsbook-scale-"))
-            )
+        directory = work_directory(stack, args.workdir, "opsbook-scale-")
         try:
             started = datetime.now(UTC)
             load = ", ".join(f"{x:.2f}" for x in psutil.getloadavg())

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.integration.test_bench_smoke import table_rows
+from tests.integration.test_bench_smoke import run_bench, table_rows
 from tests.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,21 +37,12 @@ def seconds(cell: str) -> float:
 
 def test_detection_bench_quick_mode_measures_every_fault(tmp_path: Path) -> None:
     missing = [name for name in PEER_BINARIES if shutil.which(name) is None]
-    args = [sys.executable, str(BENCH), "--quick", "--markdown", "--seed", "7"]
-    args += ["--workdir", str(tmp_path)]
+    args = ["--quick", "--markdown", "--seed", "7", "--workdir", str(tmp_path)]
     if missing:
         if os.environ.get("OPSBOOK_REQUIRE_SERVICES") == "1":
             unavailable(f"peer binaries not installed: {', '.join(missing)}")
         args.append("--opsbook-only")
-    done = subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "250"},  # one table row per line
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench(BENCH, *args, timeout=300)
     rows = table_rows(done.stdout)
     systems = ["opsbook"] if missing else ["opsbook", "Prometheus + blackbox + Alertmanager"]
     for system in systems:

@@ -7,13 +7,10 @@ this only proves that every measurement still yields a figure.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.integration.test_bench_smoke import table_rows
+from tests.integration.test_bench_smoke import run_bench, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "scale.py"
@@ -27,17 +24,8 @@ def number(cell: str) -> float:
 
 
 def test_scale_bench_runs_every_measurement_with_small_numbers(tmp_path: Path) -> None:
-    args = [sys.executable, str(BENCH), "--checks", "200", "--interval", "5"]
-    args += ["--warmup", "5", "--duration", "12", "--markdown", "--workdir", str(tmp_path)]
-    done = subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "250"},  # one table row per line
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    args = ["--checks", "200", "--interval", "5", "--warmup", "5", "--duration", "12"]
+    done = run_bench(BENCH, *args, "--markdown", "--workdir", str(tmp_path), timeout=300)
     rows = table_rows(done.stdout)
     value, _, note = rows["lateness p99, exact"]
     assert value.endswith(" ms") and number(value) >= 0

@@ -10,6 +10,7 @@ from opsbook.cli import (
     config_cmds,
     demo_cmd,
     notify_cmd,
+    oncall_cmd,
     serve_cmd,
     test_cmd,
 )
@@ -31,6 +32,7 @@ app.command()(alerts_cmd.alerts)
 app.add_typer(alerts_cmd.silence_app, name="silence")
 app.add_typer(test_cmd.app, name="test")
 app.add_typer(notify_cmd.app, name="notify")
+app.add_typer(oncall_cmd.app, name="oncall")
 
 
 def main() -> None:

@@ -17,6 +17,9 @@ from opsbook.config.types import Duration
 from opsbook.engine.settings import EngineSettings
 from opsbook.notify.receivers import Receiver
 from opsbook.notify.routing import Route
+from opsbook.oncall.escalation import EscalationPolicy
+from opsbook.oncall.people import Person
+from opsbook.oncall.schedules import Schedule
 from opsbook.rules.model import Rule
 
 
@@ -124,6 +127,18 @@ class Config(Section):
         default_factory=list,
         description="Planned windows (one-off or cron) that silence matching alerts.",
     )
+    people: list[Person] = Field(
+        default_factory=list,
+        description="Who can be on call, and the contacts (channel blocks) a page reaches.",
+    )
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        description="On-call rotations: layers (primary, secondary) in a timezone, overrides.",
+    )
+    escalation_policies: list[EscalationPolicy] = Field(
+        default_factory=list,
+        description="Who is paged first, and who next when nobody acknowledges in time.",
+    )
     engine: EngineSettings = Field(
         default_factory=EngineSettings, description="How `opsbook serve` runs."
     )
@@ -167,3 +182,12 @@ class Config(Section):
 
     def severity(self, name: str) -> Severity | None:
         return next((s for s in self.severities if s.name == name), None)
+
+    def person(self, name: str) -> Person | None:
+        return next((p for p in self.people if p.name == name), None)
+
+    def schedule(self, name: str) -> Schedule | None:
+        return next((s for s in self.schedules if s.name == name), None)
+
+    def escalation_policy(self, name: str) -> EscalationPolicy | None:
+        return next((p for p in self.escalation_policies if p.name == name), None)

@@ -17,6 +17,7 @@ from opsbook.config.types import format_duration
 from opsbook.config.yaml_source import Path_, SourceMap
 from opsbook.errors import ConfigIssue
 from opsbook.notify.routing import Route
+from opsbook.oncall.validation import oncall_issues
 from opsbook.rules.model import Rule
 from opsbook.rules.nodes import PSEUDO_SAMPLES, Aggregate, references
 from opsbook.rules.values import SeriesSpec, ValueSpec
@@ -279,6 +280,7 @@ def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
                     )
     issues += _rule_issues(config, source)
     issues += _notification_issues(config, source)
+    issues += oncall_issues(config, source)
     if not config.severities:
         issues.append(source.issue(("severities",), "at least one severity is needed"))
     return issues

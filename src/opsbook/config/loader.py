@@ -15,6 +15,7 @@ from opsbook.config.redact import Redactor
 from opsbook.config.semantics import semantic_issues
 from opsbook.config.yaml_source import parse_yaml
 from opsbook.errors import ConfigError, ConfigIssue
+from opsbook.inbound.integrations import integration_secrets
 
 DEFAULT_CONFIG_NAME = "opsbook.yaml"
 CONFIG_ENV = "OPSBOOK_CONFIG"
@@ -92,6 +93,8 @@ def load_config_text(
     issues += semantic_issues(config, source)
     if issues:
         raise ConfigError(_sorted(issues))
+    # Tokens written into the file itself (not through ${ENV:...}) are secrets too.
+    redactor = redactor.with_secrets(integration_secrets(config.integrations))
     config.attach_source(None, redactor)
     return config
 

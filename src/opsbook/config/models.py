@@ -15,6 +15,8 @@ from opsbook.config.base import Name, Section
 from opsbook.config.redact import Redactor
 from opsbook.config.types import Duration
 from opsbook.engine.settings import EngineSettings
+from opsbook.inbound.heartbeats import Heartbeat
+from opsbook.inbound.integrations import Integration
 from opsbook.notify.receivers import Receiver
 from opsbook.notify.routing import Route
 from opsbook.oncall.escalation import EscalationPolicy
@@ -126,6 +128,14 @@ class Config(Section):
     maintenance: list[MaintenanceWindow] = Field(
         default_factory=list,
         description="Planned windows (one-off or cron) that silence matching alerts.",
+    )
+    integrations: list[Integration] = Field(
+        default_factory=list,
+        description="Inbound endpoints: Alertmanager webhooks and trigger/ack/resolve events.",
+    )
+    heartbeats: list[Heartbeat] = Field(
+        default_factory=list,
+        description="Jobs that must ping /ping/<id> on time (cron backups); silence alerts.",
     )
     people: list[Person] = Field(
         default_factory=list,

@@ -29,17 +29,21 @@ _SINGULAR = {
     "rules": "rule",
     "receivers": "receiver",
     "maintenance": "maintenance window",
+    "integrations": "integration",
+    "heartbeats": "heartbeat",
 }
 
 
-def _duplicates(section: str, names: Sequence[str], source: SourceMap) -> Iterable[ConfigIssue]:
+def _duplicates(
+    section: str, names: Sequence[str], source: SourceMap, key: str = "name"
+) -> Iterable[ConfigIssue]:
     first: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in first:
             where = source.locate((section, first[name]))[0]
             at = f" (first at line {where})" if where else ""
             noun = _SINGULAR.get(section, section)
-            yield source.issue((section, index, "name"), f"duplicate {noun} name {name!r}{at}")
+            yield source.issue((section, index, key), f"duplicate {noun} {key} {name!r}{at}")
         else:
             first[name] = index
 
@@ -233,6 +237,33 @@ def _notification_issues(config: Config, source: SourceMap) -> Iterable[ConfigIs
                 )
 
 
+def _inbound_issues(config: Config, source: SourceMap) -> Iterable[ConfigIssue]:
+    severities = {s.name for s in config.severities}
+    services = {s.name for s in config.services}
+    yield from _duplicates("integrations", [i.name for i in config.integrations], source)
+    yield from _duplicates("heartbeats", [h.name for h in config.heartbeats], source)
+    yield from _duplicates("heartbeats", [str(h.id) for h in config.heartbeats], source, "id")
+    owners: list[tuple[str, int, str, str | None]] = [
+        ("integrations", i, x.severity, x.service) for i, x in enumerate(config.integrations)
+    ] + [("heartbeats", i, x.severity, x.service) for i, x in enumerate(config.heartbeats)]
+    for section, i, severity, service in owners:
+        if severity not in severities:
+            yield source.issue(
+                (section, i, "severity"), unknown_message("severity", severity, severities)
+            )
+        if service is not None and services and service not in services:
+            yield source.issue(
+                (section, i, "service"), unknown_message("service", service, services)
+            )
+    for i, integration in enumerate(config.integrations):
+        for sent, mapped in integration.severity_map.items():
+            if mapped not in severities:
+                yield source.issue(
+                    ("integrations", i, "severity_map", sent),
+                    unknown_message("severity", mapped, severities),
+                )
+
+
 def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     services = [s.name for s in config.services]
@@ -281,6 +312,7 @@ def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
     issues += _rule_issues(config, source)
     issues += _notification_issues(config, source)
     issues += oncall_issues(config, source)
+    issues += _inbound_issues(config, source)
     if not config.severities:
         issues.append(source.issue(("severities",), "at least one severity is needed"))
     return issues

@@ -106,8 +106,8 @@ def test_validate_command_accepts_the_demo_config() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (
-        "OK (3 services, 7 checks, 5 severities, 3 rules, 1 receiver, 0 maintenance windows)"
-        in result.stdout
+        "OK (3 services, 7 checks, 5 severities, 3 rules, 1 receiver, 0 maintenance windows, "
+        "1 person, 1 escalation policy)" in result.stdout
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from opsbook.alerts.matchers import Matcher, Matchers
 from opsbook.config.base import Name, Section
-from opsbook.config.types import Duration
+from opsbook.config.types import Duration, Timezone
 
 
 class MaintenanceWindow(Section):
@@ -33,7 +33,7 @@ class MaintenanceWindow(Section):
         default=None, description="Cron expression for a recurring window, e.g. '0 2 * * 0'."
     )
     duration: Duration | None = Field(default=None, description="Length of each recurrence.")
-    timezone: str | None = Field(
+    timezone: Timezone | None = Field(
         default=None, description="Timezone of the cron schedule; default: project.timezone."
     )
     start: AwareDatetime | None = Field(default=None, description="One-off window start.")
@@ -44,16 +44,6 @@ class MaintenanceWindow(Section):
     def _valid_cron(cls, value: str | None) -> str | None:
         if value is not None and not croniter.is_valid(value):
             raise ValueError(f"invalid cron expression {value!r}; expected like '0 2 * * 0'")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (KeyError, ValueError):
-                raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
     @model_validator(mode="after")

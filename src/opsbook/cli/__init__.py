@@ -9,10 +9,12 @@ from opsbook.cli import (
     check_cmd,
     config_cmds,
     demo_cmd,
+    incident_cmd,
     notify_cmd,
     oncall_cmd,
     serve_cmd,
     test_cmd,
+    token_cmd,
 )
 
 app = typer.Typer(
@@ -32,6 +34,10 @@ app.command()(alerts_cmd.alerts)
 app.add_typer(alerts_cmd.silence_app, name="silence")
 app.add_typer(test_cmd.app, name="test")
 app.add_typer(notify_cmd.app, name="notify")
+app.add_typer(incident_cmd.app, name="incident")
+app.command("ack")(incident_cmd.ack)
+app.command("resolve")(incident_cmd.resolve)
+app.add_typer(token_cmd.app, name="token")
 app.add_typer(oncall_cmd.app, name="oncall")
 
 

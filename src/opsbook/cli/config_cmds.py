@@ -31,6 +31,14 @@ def validate(
         ("receiver", "receivers"): len(loaded.receivers),
         ("maintenance window", "maintenance windows"): len(loaded.maintenance),
     }
+    optional = {  # named only when present, so a small config gets a short line
+        ("person", "people"): len(loaded.people),
+        ("schedule", "schedules"): len(loaded.schedules),
+        ("escalation policy", "escalation policies"): len(loaded.escalation_policies),
+        ("integration", "integrations"): len(loaded.integrations),
+        ("heartbeat", "heartbeats"): len(loaded.heartbeats),
+    }
+    counts.update({names: n for names, n in optional.items() if n})
     summary = ", ".join(f"{n} {names[n != 1]}" for names, n in counts.items())
     out.print(f"{path}: OK ({summary})", markup=False)
 

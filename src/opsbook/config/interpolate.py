@@ -1,8 +1,11 @@
-"""`${ENV:NAME}`, `${ENV:NAME:-default}` and `${FILE:/path}` references in string values.
+"""`${ENV:NAME}`, `${ENV:NAME:-default}`, `${VAR:NAME:-default}` and `${FILE:/path}`
+references in string values.
 
-Every value read from the environment or a file is treated as a secret: it is collected
-so the `Redactor` can mask it wherever opsbook prints, logs or stores text. A `:-default`
-written in the file is not secret (it is in the file). `$${` escapes a literal `${`.
+Every value read with ENV or FILE is treated as a secret: it is collected so the
+`Redactor` can mask it wherever opsbook prints, logs or stores text. VAR reads the
+environment for values that are not secret (a public URL, a host name), which must stay
+readable in messages and links. A `:-default` written in the file is not secret (it is in
+the file). `$${` escapes a literal `${`.
 """
 
 from __future__ import annotations
@@ -53,18 +56,19 @@ class Interpolator:
 
     def _resolve(self, kind: str, arg: str, path: Path_) -> tuple[str | None, bool]:
         """The value and whether it is secret (a default written in the file is not)."""
-        if kind == "ENV":
+        if kind in ("ENV", "VAR"):
             name, sep, default = arg.partition(":-")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 self.issues.append(self.source.issue(path, f"invalid variable name {name!r}"))
                 return None, False
             if name in self.environ:
-                return self.environ[name], True
+                return self.environ[name], kind == "ENV"
             if sep:
                 return default, False
             self.issues.append(
                 self.source.issue(
-                    path, f"environment variable {name} is not set (use ${{ENV:{name}:-default}})"
+                    path,
+                    f"environment variable {name} is not set (use ${{{kind}:{name}:-default}})",
                 )
             )
             return None, False
@@ -85,7 +89,7 @@ class Interpolator:
                 self.issues.append(self.source.issue(path, f"{file} is not UTF-8 text"))
                 return None, False
         self.issues.append(
-            self.source.issue(path, f"unknown reference ${{{kind}:...}}; use ENV or FILE")
+            self.source.issue(path, f"unknown reference ${{{kind}:...}}; use ENV, VAR or FILE")
         )
         return None, False
 

@@ -4,38 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from opsbook.alerts.maintenance import MaintenanceWindow
 from opsbook.checks.spec import Check
 from opsbook.config.base import Name, Section
 from opsbook.config.redact import Redactor
-from opsbook.config.types import Duration
+from opsbook.config.types import Duration, Timezone
 from opsbook.engine.settings import EngineSettings
 from opsbook.inbound.heartbeats import Heartbeat
 from opsbook.inbound.integrations import Integration
+from opsbook.incidents.settings import IncidentSettings
 from opsbook.notify.receivers import Receiver
 from opsbook.notify.routing import Route
 from opsbook.oncall.escalation import EscalationPolicy
 from opsbook.oncall.people import Person
 from opsbook.oncall.schedules import Schedule
 from opsbook.rules.model import Rule
-
-
-def _valid_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {name!r}; use an IANA name like 'Europe/Berlin'"
-        ) from None
-    return name
-
-
-Timezone = Annotated[str, AfterValidator(_valid_timezone)]
 
 
 class Project(Section):
@@ -57,6 +43,9 @@ class Service(Section):
     depends_on: list[Name] = Field(default_factory=list)
     public: bool = Field(default=False, description="Show on the public status page.")
     url: str | None = None
+    escalation_policy: Name | None = Field(
+        default=None, description="Policy paged for this service's incidents."
+    )
 
 
 class Severity(Section):
@@ -151,6 +140,10 @@ class Config(Section):
     )
     engine: EngineSettings = Field(
         default_factory=EngineSettings, description="How `opsbook serve` runs."
+    )
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings,
+        description="When alerts open incidents, who is paged, where updates go.",
     )
 
     _path: Path | None = PrivateAttr(default=None)

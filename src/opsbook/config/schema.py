@@ -8,7 +8,7 @@ from opsbook.config.models import Config
 
 SCHEMA_ID = "https://opsbook.dev/schema/opsbook.json"
 # Any scalar may be written as a reference resolved at load time, e.g. port: ${ENV:PORT}.
-REFERENCE = {"type": "string", "pattern": r"\$\{(ENV|FILE):"}
+REFERENCE = {"type": "string", "pattern": r"\$\{(ENV|VAR|FILE):"}
 _SCALARS = {"integer", "number", "boolean"}
 
 

@@ -264,6 +264,33 @@ def _inbound_issues(config: Config, source: SourceMap) -> Iterable[ConfigIssue]:
                 )
 
 
+def _incident_issues(config: Config, source: SourceMap) -> Iterable[ConfigIssue]:
+    settings = config.incidents
+    severities = {s.name for s in config.severities}
+    receivers = {r.name for r in config.receivers}
+    policies = {p.name for p in config.escalation_policies}
+    if settings.open_at is not None and settings.open_at not in severities:
+        yield source.issue(
+            ("incidents", "open_at"), unknown_message("severity", settings.open_at, severities)
+        )
+    if settings.escalation_policy is not None and settings.escalation_policy not in policies:
+        yield source.issue(
+            ("incidents", "escalation_policy"),
+            unknown_message("escalation policy", settings.escalation_policy, policies),
+        )
+    for j, receiver in enumerate(settings.updates_to):
+        if receiver not in receivers:
+            yield source.issue(
+                ("incidents", "updates_to", j), unknown_message("receiver", receiver, receivers)
+            )
+    for i, service in enumerate(config.services):
+        if service.escalation_policy is not None and service.escalation_policy not in policies:
+            yield source.issue(
+                ("services", i, "escalation_policy"),
+                unknown_message("escalation policy", service.escalation_policy, policies),
+            )
+
+
 def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     services = [s.name for s in config.services]
@@ -313,6 +340,7 @@ def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
     issues += _notification_issues(config, source)
     issues += oncall_issues(config, source)
     issues += _inbound_issues(config, source)
+    issues += _incident_issues(config, source)
     if not config.severities:
         issues.append(source.issue(("severities",), "at least one severity is needed"))
     return issues

@@ -13,8 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {
@@ -198,3 +205,17 @@ def valid_regex(value: str | None) -> str | None:
         except re.error as exc:
             raise ValueError(f"invalid regular expression: {exc}") from None
     return value
+
+
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'Europe/Berlin'"
+        ) from None
+    return name
+
+
+Timezone = Annotated[str, AfterValidator(_valid_timezone)]
+"""An IANA zone name (Europe/Berlin), checked at load: handoffs, cron windows, reports."""

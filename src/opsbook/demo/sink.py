@@ -17,7 +17,13 @@ MAX_BODY = 1024 * 1024
 
 
 def describe(payload: dict[str, Any]) -> list[str]:
-    """One line per alert in a notification: state, name, severity, service, summary."""
+    """One line per alert in a notification: state, name, severity, service, summary.
+    A page (or another message about an incident) is shown as its title and text."""
+    extra = payload.get("opsbook")
+    if isinstance(extra, dict) and extra.get("kind") != "alert":
+        kind = str(extra.get("kind", "message")).upper()
+        body = str(extra.get("body", "")).splitlines()
+        return [f"{kind:<8} {extra.get('title', '')}", *(f"         {line}" for line in body)]
     lines = []
     for alert in payload.get("alerts", []):
         labels = alert.get("labels", {})

@@ -145,6 +145,44 @@ class AlertBook:
         self._dispatch(now, silences, changes)
         return changes
 
+    def apply_external(
+        self, incoming: Iterable[Alert], now: datetime, silences: Sequence[Silence] = ()
+    ) -> Changes:
+        """Alerts that arrive already judged (Alertmanager webhooks, events, heartbeats):
+        firing ones start or refresh, resolved ones end, and they are muted, grouped and
+        routed like rule alerts. Resolving an alert that is not firing changes nothing."""
+        changes = Changes()
+        for alert in incoming:
+            previous = self.alerts.get(alert.fingerprint)
+            was_firing = previous is not None and previous.is_firing
+            if alert.state is AlertState.FIRING:
+                if was_firing and previous is not None:
+                    refreshed = previous.evolve(
+                        annotations=alert.annotations, value=alert.value, updated_at=now
+                    )
+                    self._update(refreshed, None, now, changes)
+                    continue
+                started = alert.fired_at or now
+                firing = alert.evolve(
+                    fired_at=started,
+                    active_since=alert.active_since or started,
+                    resolved_at=None,
+                    last_true_at=now,
+                    updated_at=now,
+                    flips=previous.flips if previous else (),
+                )
+                self._update(firing, Transition.FIRING, now, changes)
+            elif was_firing and previous is not None:
+                resolved = previous.evolve(
+                    state=AlertState.RESOLVED,
+                    resolved_at=alert.resolved_at or now,
+                    annotations=alert.annotations or previous.annotations,
+                    updated_at=now,
+                )
+                self._update(resolved, Transition.RESOLVED, now, changes)
+        self._dispatch(now, silences, changes)
+        return changes
+
     def _update(
         self, alert: Alert, transition: Transition | None, now: datetime, changes: Changes
     ) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbook.alerts.flapping import FlapPolicy
-from opsbook.alerts.model import AlertState
+from opsbook.alerts.model import Alert, AlertState
 from opsbook.alerts.silences import Silence
 from opsbook.checks.base import CheckResult
 from opsbook.checks.context import ProbeContext
@@ -37,12 +37,15 @@ from opsbook.config.models import Config
 from opsbook.engine.book import AlertBook, Changes
 from opsbook.engine.metrics import EngineMetrics
 from opsbook.engine.schedule import Schedule
+from opsbook.inbound.heartbeats import HeartbeatState, heartbeat_alerts, judge
+from opsbook.incidents.service import IncidentDesk
 from opsbook.notify.deliver import Deliverer
 from opsbook.notify.routing import Route
 from opsbook.rules.model import Rule
 from opsbook.rules.nodes import Failures, references
 from opsbook.rules.series import MemorySeries
 from opsbook.store import Store
+from opsbook.store.transaction import write_transaction
 
 log = logging.getLogger("opsbook.engine")
 
@@ -50,6 +53,8 @@ WRITE_INTERVAL = 0.5  # seconds between batched result writes
 SILENCE_RELOAD = 2.0  # seconds: a silence added from the CLI applies within this
 HOUSEKEEPING = 30.0  # seconds between roll-up / prune / receiver-health passes
 STOP_GRACE = 10.0  # seconds in-flight probes get to finish on SIGTERM
+HEARTBEAT_TICK = 1.0  # seconds between heartbeat judgements
+INCIDENT_TICK = 1.0  # seconds between looks for due escalations, ack expiries, reminders
 
 
 def node_id(config: Config) -> str:
@@ -147,9 +152,11 @@ class Engine:
         self._probe_tasks: set[asyncio.Task[None]] = set()
         self._unpersisted: list[Changes] = []
         self._persist_lock = asyncio.Lock()
+        self._ingest_lock = asyncio.Lock()
         self._ctx = ProbeContext(config.base_dir, config.redactor, store.probe_state, self.clock)
         self.started = asyncio.Event()
         self.last_evaluation: datetime | None = None
+        self.incidents = IncidentDesk(config, store, self.clock)
 
     # -- start-up ----------------------------------------------------------------------
 
@@ -275,13 +282,73 @@ class Engine:
                     await asyncio.sleep(1.0)
                     return False
                 self._unpersisted.pop(0)
-                if changes.notifications:
-                    self.deliverer.wakeup.set()
+                self.deliverer.wakeup.set()
         return True
 
+    async def ingest(self, alerts: list[Alert]) -> Changes:
+        """Alerts judged elsewhere (inbound webhooks, events, heartbeats) enter the alert
+        stage like rule transitions; returns once they are stored, so a 2xx answer to the
+        sender means nothing is lost."""
+        async with self._ingest_lock:
+            changes = self.book.apply_external(alerts, self.clock(), self.silences)
+            if changes:
+                self._unpersisted.append(changes)
+        if not await self._write_unpersisted():
+            raise RuntimeError("the store could not be written; try again")
+        return changes
+
+    # -- heartbeats ------------------------------------------------------------------------
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        """Judge every heartbeat each second; only changes (a heartbeat going down, failing
+        or recovering) become alert transitions."""
+        beats = self.config.heartbeats
+        if not beats:
+            return
+        await asyncio.to_thread(self.store.heartbeats.watch, [b.name for b in beats], self.clock())
+        while not stop.is_set():
+            try:
+                await self.judge_heartbeats()
+            except Exception:
+                log.exception("judging heartbeats failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_TICK)
+
+    async def judge_heartbeats(self) -> None:
+        states = await asyncio.to_thread(self.store.heartbeats.load)
+        now = self.clock()
+        changed: list[Alert] = []
+        zone = self.config.project.timezone
+        for beat in self.config.heartbeats:
+            state, since = states.get(beat.name, (HeartbeatState(), now))
+            verdict = judge(beat, state, now, since, default_zone=zone)
+            rule = f"heartbeat:{beat.name}"
+            previous = [a for a in self.book.alerts.values() if a.rule == rule]
+            for alert in heartbeat_alerts(beat, verdict, now, previous, default_zone=zone):
+                known = self.book.alerts.get(alert.fingerprint)
+                if known is None or known.is_firing != alert.is_firing:
+                    changed.append(alert)
+        if changed:
+            await self.ingest(changed)
+
+    # -- incident timers -----------------------------------------------------------------
+
+    async def _incident_timers(self, stop: asyncio.Event) -> None:
+        """Escalation steps, ack expiries and update reminders: all rows in the store,
+        so a restarted engine (or another node) takes them up on time."""
+        while not stop.is_set():
+            try:
+                if await asyncio.to_thread(self.incidents.tick):
+                    self.deliverer.wakeup.set()
+            except Exception:
+                log.exception("incident timers failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=INCIDENT_TICK)
+
     def _persist(self, changes: Changes) -> None:
-        """Alert state, history, groups and outbox rows: one transaction, or none of it."""
-        with self.store.engine.begin() as conn:
+        """Alert state, history, groups, the incidents the alerts open or calm, and the
+        outbox rows all of that causes: one transaction, or none of it."""
+        with write_transaction(self.store.engine) as conn:
             self.store.alerts.save(conn, changes.alerts.values(), self.book.muted)
             mute_only = {k: v for k, v in changes.muted.items() if k not in changes.alerts}
             self.store.alerts.set_muted(conn, mute_only)
@@ -289,6 +356,10 @@ class Engine:
             self.store.groups.save(conn, changes.groups)
             self.store.groups.delete(conn, changes.removed_groups)
             self.store.outbox.enqueue(conn, changes.notifications)
+            pages = self.incidents.on_alert_events(conn, changes.events, self.clock())
+            self.store.outbox.enqueue(conn, pages)
+        if pages:
+            log.info("incident notifications queued: %d", len(pages))
         for alert, event, _ in changes.events:
             log.info(
                 "alert %s: %s %s",
@@ -384,6 +455,8 @@ class Engine:
             self._spawn(self._writer(inner), "writer"),
             self._spawn(self._housekeeping(inner), "housekeeping"),
             self._spawn(self.deliverer.run(inner), "deliverer"),
+            self._spawn(self._incident_timers(inner), "incident-timers"),
+            self._spawn(self._heartbeats(inner), "heartbeats"),
         ]
         await stop.wait()
         log.info("stopping: waiting for %d probes in flight", len(self._probe_tasks))

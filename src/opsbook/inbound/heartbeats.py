@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from opsbook.alerts.model import Alert, AlertState, Level, fingerprint
 from opsbook.config.base import Name, Section
-from opsbook.config.types import Duration, format_duration
+from opsbook.config.types import Duration, Timezone, format_duration
 from opsbook.inbound.limits import InboundError
 
 MISSING = "HeartbeatMissing"
@@ -44,7 +44,7 @@ class Heartbeat(Section):
         default=None,
         description="Instead of period: the job's cron expression, e.g. '0 2 * * *'.",
     )
-    timezone: str | None = Field(
+    timezone: Timezone | None = Field(
         default=None, description="Timezone of schedule; default: project.timezone."
     )
     grace: Duration = Field(
@@ -70,16 +70,6 @@ class Heartbeat(Section):
             croniter(value, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
         except CroniterError:
             raise ValueError(f"cron expression {value!r} never fires") from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (KeyError, ValueError):
-                raise ValueError(f"unknown timezone {value!r}; use an IANA name") from None
         return value
 
     @model_validator(mode="after")

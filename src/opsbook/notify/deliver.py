@@ -122,9 +122,11 @@ class Deliverer:
         cls, config: Config, outbox: OutboxRepository, worker_id: str, **options: Any
     ) -> Deliverer:
         """A deliverer for the config's receivers, redactor, timezone and severities."""
+        from opsbook.oncall.people import contact_receivers
+
         return cls(
             outbox,
-            config.receivers,
+            [*config.receivers, *contact_receivers(config.people)],
             worker_id,
             redactor=config.redactor,
             settings=TemplateSettings.from_config(config),

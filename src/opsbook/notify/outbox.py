@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import builtins
 import random
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,23 +93,11 @@ class OutboxRepository:
     def _postgres(self) -> bool:
         return self._engine.dialect.name == "postgresql"
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A transaction holding the write lock from its start (BEGIN IMMEDIATE on SQLite,
-        so a read followed by a write cannot fail with a busy snapshot)."""
-        if self._postgres:
-            with self._engine.begin() as conn:
-                yield conn
-            return
-        with self._engine.connect() as raw:
-            conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+    def _write(self) -> AbstractContextManager[Connection]:
+        # Imported here: opsbook.store's package imports this module.
+        from opsbook.store.transaction import write_transaction
+
+        return write_transaction(self._engine)
 
     # -- writing -----------------------------------------------------------------------
 

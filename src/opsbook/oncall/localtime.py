@@ -22,9 +22,11 @@ import re
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+from opsbook.config.types import Timezone
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -38,19 +40,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _valid_zone(name: str) -> str:
-    # Same check as the project's Timezone type; repeated here because the config
-    # models import this package, so it cannot import them.
-    try:
-        zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {name!r}; use an IANA name like 'Europe/Berlin'"
-        ) from None
-    return name
-
-
-ZoneName = Annotated[str, AfterValidator(_valid_zone)]
+ZoneName = Timezone
 
 
 def instant(day: date, at: time, tz: ZoneInfo) -> datetime:

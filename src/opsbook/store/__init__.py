@@ -9,11 +9,15 @@ from sqlalchemy import Engine
 
 from opsbook.notify.outbox import OutboxRepository
 from opsbook.store.alerts import AlertRepository, GroupRepository, SilenceRepository
+from opsbook.store.api_tokens import ApiTokenRepository
 from opsbook.store.engine import open_engine, resolve_url
+from opsbook.store.heartbeats import HeartbeatRepository
+from opsbook.store.incidents import IncidentRepository
 from opsbook.store.migrate import migrate
 from opsbook.store.probe_state import ProbeStateRepository
 from opsbook.store.results import ResultRepository
 from opsbook.store.rollups import RollupRepository
+from opsbook.store.tokens import TokenRepository
 
 
 class Store:
@@ -26,6 +30,10 @@ class Store:
         self.groups = GroupRepository(engine)
         self.rollups = RollupRepository(engine, self.probe_state)
         self.outbox = OutboxRepository(engine)
+        self.incidents = IncidentRepository(engine)
+        self.tokens = TokenRepository(engine)
+        self.heartbeats = HeartbeatRepository(engine)
+        self.api_tokens = ApiTokenRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

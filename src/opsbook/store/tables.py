@@ -226,3 +226,122 @@ sample_rollups = Table(
     Column("histogram", Text, nullable=False),
     Index(None, "resolution", "bucket"),
 )
+
+# Incidents: state lives only here (no engine cache), so the CLI, the API and every engine
+# node see one truth. `open_key` is the group key of the alerts that opened an incident; it
+# is unique while the incident is open (cleared on resolve), which is what stops two nodes,
+# or a restarted engine, from opening a second incident for the same alerts.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("severity", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("services", Text, nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("impact", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("open_key", String(500), nullable=True, unique=True),
+    Column("deploys", Text, nullable=False),
+    Column("escalation_policy", String(100), nullable=True),
+    Column("escalation_round", Integer, nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+    Column("next_escalation_at", UTCDateTime, nullable=True),
+    Column("ack_expires_at", UTCDateTime, nullable=True),
+    Column("last_update_at", UTCDateTime, nullable=True),
+    Column("next_reminder_at", UTCDateTime, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "status"),
+    Index(None, "next_escalation_at"),
+    Index(None, "next_reminder_at"),
+)
+
+incident_alerts = Table(
+    "incident_alerts",
+    metadata,
+    Column("incident_id", Id, ForeignKey("incidents.id"), primary_key=True),
+    Column("fingerprint", String(32), primary_key=True),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index(None, "fingerprint"),
+)
+
+# The timeline is append-only: rows are inserted, never updated or deleted.
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, ForeignKey("incidents.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Index(None, "incident_id", "id"),
+)
+
+incident_actions = Table(
+    "incident_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, ForeignKey("incidents.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("owner", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index(None, "incident_id"),
+)
+
+heartbeat_state = Table(
+    "heartbeat_state",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("last_ping_at", UTCDateTime, nullable=True),
+    Column("last_start_at", UTCDateTime, nullable=True),
+    Column("last_outcome", String(10), nullable=True),
+    Column("last_exit_code", Integer, nullable=True),
+    Column("last_failure_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),  # monitoring began
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Requests and links that must take effect once: inbound requests carrying an
+# Idempotency-Key, and signed one-click links (by nonce). A replay finds its row.
+used_tokens = Table(
+    "used_tokens",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("outcome", Text, nullable=False),
+)
+
+# Values the store keeps for itself, e.g. the key that signs one-click links (generated
+# on first use, so links survive restarts without any configuration).
+store_settings = Table(
+    "store_settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# API tokens: only a SHA-256 of the secret part is kept (the secret is 32 random bytes,
+# so a slow password hash would add nothing); the token is shown once, at creation.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsbook import __version__
 from opsbook.engine.core import Engine
+from opsbook.web.auth import ApiGuard
+from opsbook.web.inbound import inbound_router
+from opsbook.web.incidents_api import incidents_router
+from opsbook.web.links import links_router
+from opsbook.web.problems import problem
 
 # The engine is not ready when its evaluator has not run for this long (it runs every
 # evaluation_interval, 1s by default): a stuck loop shows as not ready.
@@ -21,7 +28,10 @@ def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(
         title="opsbook",
         version=__version__,
-        description="opsbook engine: health, metrics and (later) the API.",
+        description="opsbook engine: health, metrics, incidents, inbound events and pings.",
+        # The interactive docs pages load their scripts from a CDN; the schema is enough.
+        docs_url=None,
+        redoc_url=None,
     )
 
     @app.get("/metrics", include_in_schema=False)
@@ -56,4 +66,22 @@ def create_app(engine: Engine) -> FastAPI:
         body = {"status": "ok" if ready else "unavailable", "components": components}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(_: Request, exc: StarletteHTTPException) -> Response:
+        response = problem(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_problem(_: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return problem(
+            422, f"{where}: {first.get('msg', 'invalid request')}", errors=len(exc.errors())
+        )
+
+    app.add_middleware(ApiGuard, engine=engine)
+    app.include_router(inbound_router(engine))
+    app.include_router(links_router(engine))
+    app.include_router(incidents_router(engine))
     return app

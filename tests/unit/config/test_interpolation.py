@@ -68,3 +68,14 @@ def test_redactor_masks_url_passwords_even_when_not_interpolated() -> None:
 def test_short_secrets_are_not_masked_everywhere() -> None:
     assert Redactor(["abcde"])("xabcdex") == "xabcdex"
     assert Redactor(["abcdef", "abcdefgh"])("xabcdefghx abcdef") == "x***x ***"
+
+
+def test_var_reads_the_environment_without_making_a_secret(tmp_path: Path) -> None:
+    text = BASE.format(url='"http://${VAR:API_HOST:-localhost}/health?key=${ENV:API_KEY}"')
+    environ = {"API_HOST": "api.internal", "API_KEY": "k3y-0123456789"}
+    config = load_config_text(text, environ=environ, base_dir=tmp_path)
+    url = config.checks[0].http.url  # type: ignore[attr-defined]
+    assert url == "http://api.internal/health?key=k3y-0123456789"
+    assert config.redactor(url) == "http://api.internal/health?key=***"
+    with pytest.raises(ConfigError, match=r"use \$\{VAR:NOPE:-default\}"):
+        load_config_text(BASE.format(url='"${VAR:NOPE}"'), environ={}, base_dir=tmp_path)

@@ -162,6 +162,14 @@ def _host(url: str) -> str:
 
 async def send(config: WebhookConfig, notification: Notification, rendered: Rendered) -> None:
     payload = build_payload(notification, config.max_alerts, config.external_url)
+    if notification.kind != "alert":
+        # Pages, reminders and status updates carry their text; Alertmanager-style
+        # receivers ignore the extra key, opsbook-aware ones read it.
+        payload["opsbook"] = {
+            "kind": notification.kind,
+            "title": rendered.title,
+            "body": rendered.body,
+        }
     headers = {
         "User-Agent": "opsbook",
         **config.headers,

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import subprocess
 import threading
 import time
 import urllib.error
@@ -27,9 +26,8 @@ import yaml
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from tests.integration.daemon import START_TIMEOUT_S, ready_daemon
 from tests.services import free_port, unavailable
-
-START_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,44 +97,17 @@ def running_prometheus(
     address = f"127.0.0.1:{port}"
     config_file = directory / "prometheus.yml"
     config_file.write_text(_config(targets, address, extra_config or {}))
-    with (directory / "prometheus.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={directory / 'tsdb'}",
-                f"--web.listen-address={address}",
-                "--log.level=warn",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = PrometheusServer(f"http://{address}", proc.pid, directory)
-    try:
-        _wait_ready(server, proc)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _wait_ready(server: PrometheusServer, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {proc.returncode}: {server.log()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"prometheus not ready within {START_TIMEOUT_S}s: {server.log()[-2000:]}")
+    argv = [
+        binary,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={directory / 'tsdb'}",
+        f"--web.listen-address={address}",
+        "--log.level=warn",
+    ]
+    url = f"http://{address}"
+    log_path = directory / "prometheus.log"
+    with ready_daemon("prometheus", argv, log_path, f"{url}/-/ready") as pid:
+        yield PrometheusServer(url, pid, directory)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ sent. Keeping this pure is what lets the crash tests and `opsbook test rules` tr
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from opsbook.alerts.maintenance import MaintenanceWindow
 from opsbook.alerts.matchers import matches_all
 from opsbook.alerts.model import Alert, AlertState, Level, fingerprint
 from opsbook.alerts.silences import Silence
-from opsbook.notify.grouping import GroupState, PlannedNotification, plan
+from opsbook.notify.grouping import GroupState, Placement, PlannedNotification, plan
 from opsbook.notify.model import Notification
 from opsbook.notify.routing import Route, RoutingTree
 from opsbook.rules.alerting import advance
@@ -90,6 +91,8 @@ class AlertBook:
         self.windows = list(windows)
         self.timezone = timezone
         self.flapping = flapping or FlapPolicy()
+        # Routes and groups of each alert, by tree (labels never change for a fingerprint).
+        self._placements: dict[str, dict[str, Placement]] = defaultdict(dict)
 
     def load(self, alerts: Iterable[Alert], groups: Mapping[str, GroupState]) -> None:
         self.alerts = {a.fingerprint: a for a in alerts}
@@ -253,7 +256,7 @@ class AlertBook:
             if tree is None:
                 continue
             own = {k: g for k, g in self.groups.items() if _tree_of(g) == tree.root_id}
-            result = plan(tree, alerts, muted, own, now)
+            result = plan(tree, alerts, muted, own, now, self._placements[tree.root_id])
             for key in result.removed:
                 self.groups.pop(key, None)
             for key, group in result.groups.items():
@@ -276,6 +279,8 @@ class AlertBook:
                 and now - alert.resolved_at > max(RESOLVED_MEMORY, self.flapping.window)
             ):
                 del self.alerts[key]
+                for placements in self._placements.values():
+                    placements.pop(key, None)
 
     # -- timing --------------------------------------------------------------------------
 

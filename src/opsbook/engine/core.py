@@ -37,6 +37,7 @@ from opsbook.config.models import Config
 from opsbook.engine.book import AlertBook, Changes
 from opsbook.engine.metrics import EngineMetrics
 from opsbook.engine.schedule import Schedule
+from opsbook.errors import OpsbookError
 from opsbook.inbound.heartbeats import HeartbeatState, heartbeat_alerts, judge
 from opsbook.incidents.service import IncidentDesk
 from opsbook.notify.deliver import Deliverer
@@ -55,6 +56,10 @@ HOUSEKEEPING = 30.0  # seconds between roll-up / prune / receiver-health passes
 STOP_GRACE = 10.0  # seconds in-flight probes get to finish on SIGTERM
 HEARTBEAT_TICK = 1.0  # seconds between heartbeat judgements
 INCIDENT_TICK = 1.0  # seconds between looks for due escalations, ack expiries, reminders
+
+
+class StoreUnavailableError(OpsbookError):
+    """The store refused a write; the sender should retry (HTTP 503)."""
 
 
 def node_id(config: Config) -> str:
@@ -152,7 +157,8 @@ class Engine:
         self._probe_tasks: set[asyncio.Task[None]] = set()
         self._unpersisted: list[Changes] = []
         self._persist_lock = asyncio.Lock()
-        self._ingest_lock = asyncio.Lock()
+        self._inbox: list[tuple[list[Alert], asyncio.Future[bool]]] = []
+        self._draining: asyncio.Task[None] | None = None
         self._ctx = ProbeContext(config.base_dir, config.redactor, store.probe_state, self.clock)
         self.started = asyncio.Event()
         self.last_evaluation: datetime | None = None
@@ -285,17 +291,40 @@ class Engine:
                 self.deliverer.wakeup.set()
         return True
 
-    async def ingest(self, alerts: list[Alert]) -> Changes:
+    async def ingest(self, alerts: list[Alert]) -> None:
         """Alerts judged elsewhere (inbound webhooks, events, heartbeats) enter the alert
         stage like rule transitions; returns once they are stored, so a 2xx answer to the
-        sender means nothing is lost."""
-        async with self._ingest_lock:
-            changes = self.book.apply_external(alerts, self.clock(), self.silences)
-            if changes:
-                self._unpersisted.append(changes)
-        if not await self._write_unpersisted():
-            raise RuntimeError("the store could not be written; try again")
-        return changes
+        sender means nothing is lost.
+
+        Requests that arrive while a batch is being judged and written wait for the next
+        batch (group commit): the alert book plans notifications over all its alerts, so
+        one pass per batch instead of one per request keeps a burst of events from
+        queueing behind itself.
+        """
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inbox.append((alerts, done))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain_inbox(), name="ingest")
+        if not await done:
+            raise StoreUnavailableError("the store could not be written; try again")
+
+    async def _drain_inbox(self) -> None:
+        while self._inbox:
+            batch, self._inbox = self._inbox, []
+            try:
+                incoming = [alert for alerts, _ in batch for alert in alerts]
+                changes = self.book.apply_external(incoming, self.clock(), self.silences)
+                if changes:
+                    self._unpersisted.append(changes)
+                written = await self._write_unpersisted()
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(written)
 
     # -- heartbeats ------------------------------------------------------------------------
 

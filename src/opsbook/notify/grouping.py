@@ -73,8 +73,31 @@ class _Members:
     muted: set[str] = field(default_factory=set)  # firing but muted: kept, not announced
 
 
+Placement = tuple[tuple[ResolvedRoute, dict[str, str], str], ...]
+"""Where an alert's labels put it: (route, group labels, group key) per matching route."""
+
+
+def _placement(tree: RoutingTree, alert: Alert, cache: dict[str, Placement] | None) -> Placement:
+    """An alert's routes and groups depend only on its labels, which its fingerprint
+    identifies: a caller that plans every second over the same alerts passes a cache and
+    matches each alert once instead of on every pass."""
+    if cache is not None and (found := cache.get(alert.fingerprint)) is not None:
+        return found
+    placed = tuple(
+        (route, labels, group_key(route, labels))
+        for route in tree.match(alert.labels)
+        for labels in (route.group_labels(alert.labels),)
+    )
+    if cache is not None:
+        cache[alert.fingerprint] = placed
+    return placed
+
+
 def _memberships(
-    tree: RoutingTree, alerts: Iterable[Alert], muted: Mapping[str, str]
+    tree: RoutingTree,
+    alerts: Iterable[Alert],
+    muted: Mapping[str, str],
+    cache: dict[str, Placement] | None = None,
 ) -> tuple[dict[str, _Members], dict[str, Alert]]:
     members: dict[str, _Members] = {}
     by_fingerprint: dict[str, Alert] = {}
@@ -82,9 +105,7 @@ def _memberships(
         by_fingerprint[alert.fingerprint] = alert
         if not counts_as_firing(alert):
             continue
-        for route in tree.match(alert.labels):
-            labels = route.group_labels(alert.labels)
-            key = group_key(route, labels)
+        for route, labels, key in _placement(tree, alert, cache):
             if alert.fingerprint in muted:
                 if key in members:
                     members[key].muted.add(alert.fingerprint)
@@ -101,8 +122,9 @@ def plan(
     muted: Mapping[str, str],
     groups: Mapping[str, GroupState],
     now: datetime,
+    cache: dict[str, Placement] | None = None,
 ) -> Plan:
-    members, by_fingerprint = _memberships(tree, alerts, muted)
+    members, by_fingerprint = _memberships(tree, alerts, muted, cache)
     result = Plan(groups=dict(groups))
     due_times: list[datetime] = []
 
@@ -170,11 +192,11 @@ def plan(
         elif not changed and state.last_sent_at is not None:
             # Members that went away without resolving (their route changed) are dropped
             # quietly: no "resolved" message for an alert that is still broken.
-            state = replace(
-                state,
-                sent_firing=state.sent_firing & (frozenset(firing) | kept_muted),
-                sent_flapping=state.sent_flapping & flapping,
-            )
+            still = state.sent_firing & (frozenset(firing) | kept_muted)
+            if still != state.sent_firing or not state.sent_flapping <= flapping:
+                state = replace(
+                    state, sent_firing=still, sent_flapping=state.sent_flapping & flapping
+                )
 
         if not firing and not state.sent_firing:
             del result.groups[key]

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from opsbook.engine.core import Engine
+from opsbook.engine.core import Engine, StoreUnavailableError
 from opsbook.inbound.alertmanager import parse_alertmanager
 from opsbook.inbound.events import EventAction, build_event, read_event, response_body
 from opsbook.inbound.heartbeats import find_heartbeat, parse_ping
@@ -48,10 +48,14 @@ def inbound_router(engine: Engine) -> APIRouter:
             response = await handle(body, replay)
         except InboundError as exc:
             await replay.release()
-            answer = problem(exc.status, exc.message, **({"path": exc.path} if exc.path else {}))
+            extra: dict[str, object] = {"path": exc.path} if exc.path else {}
+            answer = problem(exc.status, exc.message, None, **extra)
             if exc.status == 401:
                 answer.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
             return answer
+        except StoreUnavailableError as exc:
+            await replay.release()
+            return problem(503, str(exc), headers={"Retry-After": "1"})
         except BaseException:
             await replay.release()
             raise

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, detail: str, **extra: object) -> JSONResponse:
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: object
+) -> JSONResponse:
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:

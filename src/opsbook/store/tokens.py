@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -14,10 +14,13 @@ from opsbook.store.tables import store_settings, used_tokens
 from opsbook.store.transaction import write_transaction
 
 
-def _insert_ignore(conn: Connection, table: object, values: dict[str, object]) -> bool:
+def _insert_ignore(conn: Connection, table: Table, values: dict[str, object]) -> bool:
+    """Insert unless the key exists; True if this call inserted. (RETURNING, not
+    rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT DO NOTHING.)"""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(**values).on_conflict_do_nothing()  # type: ignore[arg-type]
-    return bool(conn.execute(statement).rowcount)
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
 
 
 class TokenRepository:

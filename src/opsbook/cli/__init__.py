@@ -12,6 +12,7 @@ from opsbook.cli import (
     incident_cmd,
     notify_cmd,
     oncall_cmd,
+    run_cmd,
     serve_cmd,
     test_cmd,
     token_cmd,
@@ -39,6 +40,8 @@ app.command("ack")(incident_cmd.ack)
 app.command("resolve")(incident_cmd.resolve)
 app.add_typer(token_cmd.app, name="token")
 app.add_typer(oncall_cmd.app, name="oncall")
+app.command("run")(run_cmd.run)
+app.add_typer(run_cmd.app, name="runs")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from opsbook.notify.routing import Route
 from opsbook.oncall.escalation import EscalationPolicy
 from opsbook.oncall.people import Person
 from opsbook.oncall.schedules import Schedule
+from opsbook.playbooks.model import Connection, Playbook
 from opsbook.rules.model import Rule
 
 
@@ -145,6 +146,14 @@ class Config(Section):
         default_factory=IncidentSettings,
         description="When alerts open incidents, who is paged, where updates go.",
     )
+    playbooks: list[Playbook] = Field(
+        default_factory=list,
+        description="The runbooks' procedures as steps: opsbook run NAME --param k=v.",
+    )
+    connections: list[Connection] = Field(
+        default_factory=list,
+        description="Databases playbook steps may use (sql: and redis: steps name them).",
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _redactor: Redactor = PrivateAttr(default_factory=Redactor)
@@ -194,3 +203,9 @@ class Config(Section):
 
     def escalation_policy(self, name: str) -> EscalationPolicy | None:
         return next((p for p in self.escalation_policies if p.name == name), None)
+
+    def playbook(self, name: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.name == name), None)
+
+    def connection(self, name: str) -> Connection | None:
+        return next((c for c in self.connections if c.name == name), None)

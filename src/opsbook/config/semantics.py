@@ -18,6 +18,7 @@ from opsbook.config.yaml_source import Path_, SourceMap
 from opsbook.errors import ConfigIssue
 from opsbook.notify.routing import Route
 from opsbook.oncall.validation import oncall_issues
+from opsbook.playbooks.validation import playbook_issues
 from opsbook.rules.model import Rule
 from opsbook.rules.nodes import PSEUDO_SAMPLES, Aggregate, references
 from opsbook.rules.values import SeriesSpec, ValueSpec
@@ -341,6 +342,7 @@ def semantic_issues(config: Config, source: SourceMap) -> list[ConfigIssue]:
     issues += oncall_issues(config, source)
     issues += _inbound_issues(config, source)
     issues += _incident_issues(config, source)
+    issues += playbook_issues(config, source)
     if not config.severities:
         issues.append(source.issue(("severities",), "at least one severity is needed"))
     return issues

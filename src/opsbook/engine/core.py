@@ -39,9 +39,15 @@ from opsbook.engine.metrics import EngineMetrics
 from opsbook.engine.schedule import Schedule
 from opsbook.errors import OpsbookError
 from opsbook.inbound.heartbeats import HeartbeatState, heartbeat_alerts, judge
+from opsbook.incidents.model import EventKind
 from opsbook.incidents.service import IncidentDesk
 from opsbook.notify.deliver import Deliverer
+from opsbook.notify.model import Notification
 from opsbook.notify.routing import Route
+from opsbook.playbooks.records import RunStatus
+from opsbook.playbooks.remediation import Remediation, should_run
+from opsbook.playbooks.runner import STALE_AFTER, PlaybookRunner, RunRequest
+from opsbook.playbooks.templating import TemplateError, render
 from opsbook.rules.model import Rule
 from opsbook.rules.nodes import Failures, references
 from opsbook.rules.series import MemorySeries
@@ -163,6 +169,15 @@ class Engine:
         self.started = asyncio.Event()
         self.last_evaluation: datetime | None = None
         self.incidents = IncidentDesk(config, store, self.clock)
+        self.playbooks = PlaybookRunner(
+            config,
+            store,
+            clock=self.clock,
+            timeline=lambda incident, actor, text, data: self.incidents.record(
+                incident, actor, text, data, EventKind.PLAYBOOK
+            ),
+        )
+        self._remediations: list[Alert] = []
 
     # -- start-up ----------------------------------------------------------------------
 
@@ -173,6 +188,9 @@ class Engine:
             self.store.alerts.load_live(now - timedelta(hours=1)), self.store.groups.load()
         )
         self.silences = self.store.silences.browse(include_expired_since=now)
+        interrupted = self.store.runs.mark_interrupted(now - STALE_AFTER)
+        if interrupted:
+            log.warning("playbook runs interrupted by the last stop: %s", interrupted)
         for (check, sample), need in self.index.horizon.items():
             for at, value in self.store.results.series(check, sample, now - need):
                 self.series.add(check, sample, at, value)
@@ -289,7 +307,84 @@ class Engine:
                     return False
                 self._unpersisted.pop(0)
                 self.deliverer.wakeup.set()
+        while self._remediations:
+            self._start_remediation(self._remediations.pop(0))
         return True
+
+    # -- automatic remediation -----------------------------------------------------------
+
+    def _start_remediation(self, alert: Alert) -> None:
+        rule = self.index.by_name.get(alert.rule)
+        if rule is None or rule.remediation is None:
+            return
+        task = asyncio.create_task(self._remediate(alert, rule.remediation), name="remediation")
+        self._probe_tasks.add(task)  # waited for on stop like a probe
+        task.add_done_callback(self._probe_tasks.discard)
+
+    async def _remediate(self, alert: Alert, fix: Remediation) -> None:
+        now = self.clock()
+        recent = await asyncio.to_thread(
+            self.store.runs.recent, fix.playbook, alert.fingerprint, now - timedelta(hours=1)
+        )
+        name = alert.labels.get("alertname", alert.rule)
+        refusal = should_run(fix, alert, self.book.muted.get(alert.fingerprint), recent)
+        if refusal is not None:
+            log.info("remediation %s for %s not run: %s", fix.playbook, name, refusal)
+            return
+        incidents = await asyncio.to_thread(self._incidents_of, alert.fingerprint)
+        alert_values = {"labels": dict(alert.labels), "annotations": dict(alert.annotations)}
+        try:
+            params = {k: render(v, alert_values) for k, v in fix.params.items()}
+        except TemplateError as exc:
+            log.warning("remediation %s for %s: %s", fix.playbook, name, exc)
+            return
+        request = RunRequest(
+            fix.playbook,
+            params,
+            f"opsbook (alert {name})",
+            incident_id=incidents[0] if incidents else None,
+            alert=alert,
+        )
+        await self._tell(fix, f"Automatic remediation: playbook {fix.playbook} for {name}")
+        try:
+            record = await self.playbooks.start(request)
+        except OpsbookError as exc:
+            log.warning("remediation %s for %s not started: %s", fix.playbook, name, exc)
+            await self._tell(fix, f"Remediation {fix.playbook} for {name} not started: {exc}")
+            return
+        outcome = f"run #{record.id} {record.status.value}"
+        if record.status is RunStatus.WAITING:
+            outcome += f" (needs a person: opsbook runs show {record.id})"
+        await self._tell(fix, f"Remediation {fix.playbook} for {name}: {outcome}")
+
+    def _incidents_of(self, fingerprint: str) -> list[int]:
+        with self.store.engine.connect() as conn:
+            return [i.id for i in self.store.incidents.open_for_alert(conn, fingerprint)]
+
+    async def _tell(self, fix: Remediation, text: str) -> None:
+        receivers = list(fix.notify)
+        top = self.book.tree.route(self.book.tree.root_id) if self.book.tree else None
+        if not receivers and top is not None:
+            receivers = [top.receiver]
+        now = self.clock()
+        messages = [
+            Notification(
+                idempotency_key=f"remediation:{receiver}:{now.isoformat()}:{text}",
+                receiver=receiver,
+                group_key=f"remediation:{fix.playbook}",
+                group_labels={"playbook": fix.playbook},
+                status="firing",
+                alerts=(),
+                created_at=now,
+                kind="playbook",
+                title=text,
+                body=text,
+            )
+            for receiver in receivers
+        ]
+        if messages:
+            await asyncio.to_thread(self.store.outbox.enqueue_now, messages)
+            self.deliverer.wakeup.set()
 
     async def ingest(self, alerts: list[Alert]) -> None:
         """Alerts judged elsewhere (inbound webhooks, events, heartbeats) enter the alert
@@ -389,6 +484,11 @@ class Engine:
             self.store.outbox.enqueue(conn, pages)
         if pages:
             log.info("incident notifications queued: %d", len(pages))
+        for alert, event, _ in changes.events:
+            if event == "firing":
+                rule = self.index.by_name.get(alert.rule)
+                if rule is not None and rule.remediation is not None:
+                    self._remediations.append(alert)
         for alert, event, _ in changes.events:
             log.info(
                 "alert %s: %s %s",

@@ -414,6 +414,18 @@ class IncidentDesk:
                 self.store.incidents.append(conn, [entry])
         return item
 
+    def record(
+        self, incident_id: int, actor: str, text: str, data: dict[str, object], kind: EventKind
+    ) -> None:
+        """Put something that happened elsewhere (a playbook step, a deploy) on the
+        timeline."""
+        text = _text(text, "the entry", 20_000)
+
+        def step(incident: Incident, now: datetime) -> Outcome:
+            return Outcome(incident, [TimelineEntry(incident.id, now, kind, actor, text, data)])
+
+        self._change(incident_id, step)
+
     # -- reading ---------------------------------------------------------------------------
 
     def require(self, incident_id: int) -> Incident:

@@ -31,6 +31,7 @@ from opsbook.alerts.lifecycle import Timing
 from opsbook.alerts.model import Level, fingerprint
 from opsbook.config.base import Name, Section
 from opsbook.config.types import BOUND_PATTERN, Bound, BoundType, Duration
+from opsbook.playbooks.remediation import Remediation
 from opsbook.rules.expr import parse_expr
 from opsbook.rules.nodes import Aggregate, Expr, references
 from opsbook.rules.templates import check_template
@@ -160,6 +161,11 @@ class Rule(Section):
     annotations: dict[LabelName, TemplateText] = Field(
         default_factory=dict,
         description="Jinja2 templates (sandboxed) with value, labels, level, threshold, rule.",
+    )
+
+    remediation: Remediation | None = Field(
+        default=None,
+        description="A playbook to run when the alert fires, with guards (docs/playbooks.md).",
     )
 
     _compiled: CompiledRule = PrivateAttr()

@@ -17,6 +17,7 @@ from opsbook.store.migrate import migrate
 from opsbook.store.probe_state import ProbeStateRepository
 from opsbook.store.results import ResultRepository
 from opsbook.store.rollups import RollupRepository
+from opsbook.store.runs import RunRepository
 from opsbook.store.tokens import TokenRepository
 
 
@@ -34,6 +35,7 @@ class Store:
         self.tokens = TokenRepository(engine)
         self.heartbeats = HeartbeatRepository(engine)
         self.api_tokens = ApiTokenRepository(engine)
+        self.runs = RunRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -345,3 +345,64 @@ api_tokens = Table(
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+# Playbook runs: the audit record (who, when, params, every step's rendered command,
+# output, exit code, duration) and the state a resumed run continues from.
+playbook_runs = Table(
+    "playbook_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("playbook", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("params", Text, nullable=False),  # secret parameters masked
+    Column("started_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("worker", String(200), nullable=False),  # host:pid of the process running it
+    Column("lock_key", String(300), nullable=True),
+    Column("incident_id", Id, nullable=True),
+    Column("alert", String(32), nullable=True),  # fingerprint of the alert that started it
+    Column("parent_id", Id, nullable=True),
+    Column("error", Text, nullable=True),
+    Index(None, "status"),
+    Index(None, "playbook", "started_at"),
+)
+
+playbook_steps = Table(
+    "playbook_steps",
+    metadata,
+    Column("run_id", Id, ForeignKey("playbook_runs.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("rendered", Text, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("vars", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("confirmed_by", String(200), nullable=True),
+)
+
+playbook_approvals = Table(
+    "playbook_approvals",
+    metadata,
+    Column("run_id", Id, ForeignKey("playbook_runs.id"), primary_key=True),
+    Column("step", String(100), primary_key=True),
+    Column("person", String(200), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# One row per target being worked on: the insert that creates it is the lock (a second
+# run on the same target finds the row and refuses to start).
+playbook_locks = Table(
+    "playbook_locks",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("run_id", Id, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Playbooks: the runbooks' procedures as parameterised, dry-runnable, audited steps."""

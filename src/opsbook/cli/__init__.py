@@ -9,6 +9,7 @@ from opsbook.cli import (
     check_cmd,
     config_cmds,
     demo_cmd,
+    import_cmd,
     incident_cmd,
     notify_cmd,
     oncall_cmd,
@@ -41,6 +42,7 @@ app.command("resolve")(incident_cmd.resolve)
 app.add_typer(token_cmd.app, name="token")
 app.add_typer(oncall_cmd.app, name="oncall")
 app.command("run")(run_cmd.run)
+app.command("import")(import_cmd.import_runbook)
 app.add_typer(run_cmd.app, name="runs")
 
 

@@ -29,6 +29,7 @@ from opsbook.checks.context import ProbeContext
 from opsbook.checks.perfdata import parse_plugin_output, perf_samples
 from opsbook.config.types import ByteSize
 from opsbook.status import Status
+from opsbook.subprocesses import kill_group, wait_at_most
 
 SHELL = "/bin/sh"
 DEFAULT_MAX_OUTPUT = 64 * 1024
@@ -203,18 +204,6 @@ class _CappedCapture(asyncio.SubprocessProtocol):
             self.exited.set_result(None)
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-async def _wait_at_most(future: asyncio.Future[None], seconds: float) -> None:
-    """Wait for `future` up to `seconds`; the future itself is never cancelled."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await asyncio.shield(future)
-
-
 async def _spawn(
     argv: list[str], cwd: Path, env: dict[str, str], limit: int
 ) -> tuple[asyncio.SubprocessTransport, _CappedCapture]:
@@ -249,13 +238,13 @@ async def _run(
         await capture.exited
         # Whatever the program left running keeps its group id alive (the kernel does not
         # hand out an id a group still uses); with nothing left this kill finds no one.
-        _kill_group(pgid)
-        await _wait_at_most(capture.pipes_closed, PIPE_DRAIN_S)
+        kill_group(pgid)
+        await wait_at_most(capture.pipes_closed, PIPE_DRAIN_S)
     except BaseException:  # timeout, cancellation: nothing of the group may survive
-        _kill_group(pgid)
+        kill_group(pgid)
         # Reap it before re-raising; a second cancellation must not stop that either.
         with contextlib.suppress(asyncio.CancelledError):
-            await _wait_at_most(capture.exited, REAP_S)
+            await wait_at_most(capture.exited, REAP_S)
         raise
     finally:
         transport.close()

@@ -37,6 +37,8 @@ def validate(
         ("escalation policy", "escalation policies"): len(loaded.escalation_policies),
         ("integration", "integrations"): len(loaded.integrations),
         ("heartbeat", "heartbeats"): len(loaded.heartbeats),
+        ("playbook", "playbooks"): len(loaded.playbooks),
+        ("connection", "connections"): len(loaded.connections),
     }
     counts.update({names: n for names, n in optional.items() if n})
     summary = ", ".join(f"{n} {names[n != 1]}" for names, n in counts.items())

@@ -42,11 +42,10 @@ from opsbook.inbound.heartbeats import HeartbeatState, heartbeat_alerts, judge
 from opsbook.incidents.model import EventKind
 from opsbook.incidents.service import IncidentDesk
 from opsbook.notify.deliver import Deliverer
-from opsbook.notify.model import Notification
 from opsbook.notify.routing import Route
 from opsbook.playbooks.records import RunStatus
 from opsbook.playbooks.remediation import Remediation, should_run
-from opsbook.playbooks.runner import STALE_AFTER, PlaybookRunner, RunRequest
+from opsbook.playbooks.runner import STALE_AFTER, PlaybookRunner, RunRequest, playbook_message
 from opsbook.playbooks.templating import TemplateError, render
 from opsbook.rules.model import Rule
 from opsbook.rules.nodes import Failures, references
@@ -368,17 +367,14 @@ class Engine:
             receivers = [top.receiver]
         now = self.clock()
         messages = [
-            Notification(
-                idempotency_key=f"remediation:{receiver}:{now.isoformat()}:{text}",
-                receiver=receiver,
-                group_key=f"remediation:{fix.playbook}",
-                group_labels={"playbook": fix.playbook},
-                status="firing",
-                alerts=(),
-                created_at=now,
-                kind="playbook",
-                title=text,
-                body=text,
+            playbook_message(
+                f"remediation:{receiver}:{now.isoformat()}:{text}",
+                receiver,
+                f"remediation:{fix.playbook}",
+                fix.playbook,
+                text,
+                text,
+                now,
             )
             for receiver in receivers
         ]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from opsbook.alerts.model import Alert
 from opsbook.config.redact import Redactor
 from opsbook.errors import OpsbookError
+from opsbook.notify.model import Notification
 from opsbook.playbooks.conditions import parse_condition
 from opsbook.playbooks.model import Playbook, RunPlaybook, StepBase
 from opsbook.playbooks.params import ParamError, ParamValue, as_text, resolve_params
@@ -87,6 +88,24 @@ class _Run:
     redactor: Redactor
     approved: bool = False  # an approval gate passed earlier in this run
     records: dict[int, StepRecord] = field(default_factory=dict)
+
+
+def playbook_message(
+    key: str, receiver: str, group: str, playbook: str, title: str, body: str, now: datetime
+) -> Notification:
+    """A message about a playbook (a notify step, an automatic run starting or ending)."""
+    return Notification(
+        idempotency_key=key,
+        receiver=receiver,
+        group_key=group,
+        group_labels={"playbook": playbook},
+        status="firing",
+        alerts=(),
+        created_at=now,
+        kind="playbook",
+        title=title,
+        body=body,
+    )
 
 
 def step_timeout(step: StepBase) -> timedelta:
@@ -422,20 +441,15 @@ class PlaybookRunner:
 
     def _notify(self, run: _Run) -> Callable[[str, str, str], Any]:
         async def send(receiver: str, title: str, body: str) -> None:
-            from opsbook.notify.model import Notification
-
             now = self.clock()
-            notification = Notification(
-                idempotency_key=f"playbook:{run.record.id}:{receiver}:{now.isoformat()}",
-                receiver=receiver,
-                group_key=f"playbook:{run.record.id}",
-                group_labels={"playbook": run.playbook.name},
-                status="firing",
-                alerts=(),
-                created_at=now,
-                kind="playbook",
-                title=title,
-                body=body,
+            notification = playbook_message(
+                f"playbook:{run.record.id}:{receiver}:{now.isoformat()}",
+                receiver,
+                f"playbook:{run.record.id}",
+                run.playbook.name,
+                title,
+                body,
+                now,
             )
             await asyncio.to_thread(self.store.outbox.enqueue_now, [notification])
 

@@ -46,6 +46,7 @@ from opsbook.playbooks.templating import (
     forbid_template,
     has_template,
 )
+from opsbook.subprocesses import kill_group, wait_at_most
 
 SHELL = "/bin/sh"
 DEFAULT_TIMEOUT = timedelta(minutes=5)
@@ -266,17 +267,6 @@ class _Pipes(asyncio.SubprocessProtocol):
             self.exited.set_result(None)
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-async def _wait_at_most(future: asyncio.Future[None], seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await asyncio.shield(future)
-
-
 async def _execute(
     argv: list[str], cwd: Path, env: dict[str, str], transcript: _Transcript, limit: float
 ) -> int | None:
@@ -301,13 +291,13 @@ async def _execute(
         except TimeoutError:
             timed_out = True
         # Leftovers keep the group id alive; with nothing left this kill finds no one.
-        _kill_group(pgid)
-        await _wait_at_most(pipes.exited, REAP_S)
-        await _wait_at_most(pipes.closed, PIPE_DRAIN_S)
+        kill_group(pgid)
+        await wait_at_most(pipes.exited, REAP_S)
+        await wait_at_most(pipes.closed, PIPE_DRAIN_S)
     except BaseException:  # cancellation: nothing of the group may survive
-        _kill_group(pgid)
+        kill_group(pgid)
         with contextlib.suppress(asyncio.CancelledError):
-            await _wait_at_most(pipes.exited, REAP_S)
+            await wait_at_most(pipes.exited, REAP_S)
         raise
     finally:
         transport.close()

@@ -21,6 +21,9 @@ if [ "$dev" = 1 ]; then
   command -v prometheus-blackbox-exporter >/dev/null 2>&1 || packages+=(prometheus-blackbox-exporter)
   # wrk: the ceiling row of bench/checks.py, which the bench smoke test runs.
   command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+  # chromium: the real browser the dashboard's end-to-end tests (tests/e2e) drive through
+  # Playwright; Playwright's own browser downloads are not used.
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -17,6 +17,7 @@ from opsbook.cli import (
     serve_cmd,
     test_cmd,
     token_cmd,
+    user_cmd,
 )
 
 app = typer.Typer(
@@ -40,6 +41,8 @@ app.add_typer(incident_cmd.app, name="incident")
 app.command("ack")(incident_cmd.ack)
 app.command("resolve")(incident_cmd.resolve)
 app.add_typer(token_cmd.app, name="token")
+app.add_typer(user_cmd.app, name="user")
+app.command("audit")(user_cmd.audit)
 app.add_typer(oncall_cmd.app, name="oncall")
 app.command("run")(run_cmd.run)
 app.command("import")(import_cmd.import_runbook)

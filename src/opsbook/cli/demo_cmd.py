@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import signal
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any
@@ -265,6 +266,13 @@ async def run_engine_demo(
         environ = {DEMO_HOOK_ENV: hook, DEMO_LISTEN_ENV: listen}
         async with _demo_started(port, mode, db, _engine_cadence, environ) as (config, store):
             out.print(f"  engine   http://{listen}/metrics  http://{listen}/readyz", markup=False)
+            user, password = _demo_user(store)
+            out.print(
+                f"  dashboard http://{listen}/  sign in as {user}"
+                + (f" / {password}" if password else " (password as set before)")
+                + f"; public status page http://{listen}/status",
+                markup=False,
+            )
             out.print(
                 "Alerts fire after a few failed checks (see rules in demo.yaml) and are "
                 "delivered to a local webhook, printed here.",
@@ -277,6 +285,19 @@ async def run_engine_demo(
                 await printer
     finally:
         await sink.cleanup()
+
+
+def _demo_user(store: Store) -> tuple[str, str | None]:
+    """An admin to sign in to the dashboard with: created with a random password the
+    first time a demo store is used (printed once, like a token), kept after that."""
+    from opsbook.store.api_tokens import Role
+
+    name = "demo"
+    if store.users.get(name) is not None:
+        return name, None
+    password = secrets.token_urlsafe(12)
+    store.users.add(name, password, Role.ADMIN, datetime.now(UTC))
+    return name, password
 
 
 async def run_demo_once(port: int, db: str | None, mode: Mode = Mode.HEALTHY) -> Status | None:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from opsbook.cli.common import ConfigOption, DbOption, JsonOption, fail, load, open_store, out
+from opsbook.cli.user_cmd import record
 
 app = typer.Typer(help="API tokens: viewer (read), responder (act on incidents), admin.")
 
@@ -34,6 +35,7 @@ def create(
         token, secret = store.api_tokens.create(
             name.strip(), Role(role), getpass.getuser(), datetime.now(UTC)
         )
+        record(store, "token.create", f"token:{token.id}", name=token.name, role=token.role.value)
     out.print(f"token {token.id} ({token.role.value}) for {token.name}; store it now, it is "
               "not shown again:")  # fmt: skip
     print(secret)
@@ -88,4 +90,5 @@ def revoke(
     with open_store(db, loaded) as store:
         if not store.api_tokens.revoke(token_id, datetime.now(UTC)):
             fail(f"no live token {token_id!r}", 3)
+        record(store, "token.revoke", f"token:{token_id}")
     out.print(f"token {token_id} revoked")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from opsbook.notify.outbox import OutboxRepository
 from opsbook.store.alerts import AlertRepository, GroupRepository, SilenceRepository
 from opsbook.store.api_tokens import ApiTokenRepository
+from opsbook.store.audit import AuditRepository
 from opsbook.store.engine import open_engine, resolve_url
 from opsbook.store.heartbeats import HeartbeatRepository
 from opsbook.store.incidents import IncidentRepository
@@ -19,6 +20,7 @@ from opsbook.store.results import ResultRepository
 from opsbook.store.rollups import RollupRepository
 from opsbook.store.runs import RunRepository
 from opsbook.store.tokens import TokenRepository
+from opsbook.store.users import UserRepository, WebSessionRepository
 
 
 class Store:
@@ -36,6 +38,9 @@ class Store:
         self.heartbeats = HeartbeatRepository(engine)
         self.api_tokens = ApiTokenRepository(engine)
         self.runs = RunRepository(engine)
+        self.users = UserRepository(engine)
+        self.web_sessions = WebSessionRepository(engine)
+        self.audit = AuditRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -406,3 +406,46 @@ playbook_locks = Table(
     Column("run_id", Id, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
 )
+
+# Local users who sign in to the web dashboard: an argon2id hash of the password, never
+# the password; a disabled user keeps its row (the audit log names it) but cannot sign in.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+# Signed-in browsers: only a SHA-256 of the cookie's 32 random bytes is kept, so a copy of
+# the database does not let anyone sign in. The CSRF token is per session.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+# Who did what, from where: sign-ins (and failed ones), user and token changes, and every
+# state-changing request to the API and the dashboard. Append-only; detail is JSON text.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("ip", String(64), nullable=True),
+    Index(None, "at"),
+)

@@ -8,16 +8,21 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsbook import __version__
 from opsbook.engine.core import Engine
-from opsbook.web.auth import ApiGuard
+from opsbook.web.api import api_routers
+from opsbook.web.auth import ApiGuard, PageAccessError, page_denied
 from opsbook.web.inbound import inbound_router
 from opsbook.web.incidents_api import incidents_router
 from opsbook.web.links import links_router
+from opsbook.web.login import login_router
 from opsbook.web.problems import problem
+from opsbook.web.status_page import status_router
+from opsbook.web.ui import ui_routers
 
 # The engine is not ready when its evaluator has not run for this long (it runs every
 # evaluation_interval, 1s by default): a stuck loop shows as not ready.
@@ -80,8 +85,16 @@ def create_app(engine: Engine) -> FastAPI:
             422, f"{where}: {first.get('msg', 'invalid request')}", errors=len(exc.errors())
         )
 
+    app.add_exception_handler(PageAccessError, page_denied)
     app.add_middleware(ApiGuard, engine=engine)
     app.include_router(inbound_router(engine))
     app.include_router(links_router(engine))
     app.include_router(incidents_router(engine))
+    for router in ui_routers(engine):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("opsbook.web", "static")]), name="static")
+    for router in api_routers(engine):
+        app.include_router(router)
+    app.include_router(status_router(engine))
+    app.include_router(login_router(engine))
     return app

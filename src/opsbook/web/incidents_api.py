@@ -29,6 +29,7 @@ from opsbook.web.problems import problem
 T = TypeVar("T")
 
 MIN_AT, MAX_AT = 1970, 9000  # rotations are computed in local time: stay clear of the ends
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # severities and services are Names
 MAX_ID = 2**53  # past any real row; larger numbers would overflow the database's bigint
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ActionId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -109,8 +110,8 @@ def incidents_router(engine: Engine) -> APIRouter:
     async def list_incidents(
         _: viewer,
         status: Annotated[str | None, Query(pattern=r"^(open|[a-z]+)$", max_length=20)] = None,
-        severity: Annotated[str | None, Query(max_length=100)] = None,
-        service: Annotated[str | None, Query(max_length=100)] = None,
+        severity: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+        service: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Any:

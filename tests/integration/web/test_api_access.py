@@ -25,7 +25,17 @@ from tests.services import temporary_pg_database
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
-PREFIXES = ("/api/v1/incidents", "/api/v1/oncall")
+PREFIXES = (
+    "/api/v1/incidents",
+    "/api/v1/oncall",
+    "/api/v1/checks",
+    "/api/v1/alerts",
+    "/api/v1/silences",
+    "/api/v1/maintenance",
+    "/api/v1/playbooks",
+    "/api/v1/runs",
+    "/api/v1/heartbeats",
+)
 KNOWN_ROUTES = {
     ("GET", "/api/v1/incidents"),
     ("POST", "/api/v1/incidents"),
@@ -42,6 +52,26 @@ KNOWN_ROUTES = {
     ("POST", "/api/v1/incidents/{incident_id}/actions"),
     ("POST", "/api/v1/incidents/{incident_id}/actions/{action_id}/done"),
     ("GET", "/api/v1/oncall"),
+    ("GET", "/api/v1/oncall/{schedule}/calendar"),
+    ("GET", "/api/v1/incidents/{incident_id}/escalation"),
+    ("GET", "/api/v1/checks"),
+    ("GET", "/api/v1/checks/{name}"),
+    ("POST", "/api/v1/checks/{name}/run"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts/{fingerprint}"),
+    ("GET", "/api/v1/silences"),
+    ("POST", "/api/v1/silences"),
+    ("DELETE", "/api/v1/silences/{silence_id}"),
+    ("GET", "/api/v1/maintenance"),
+    ("GET", "/api/v1/playbooks"),
+    ("POST", "/api/v1/playbooks/{name}/runs"),
+    ("GET", "/api/v1/runs"),
+    ("GET", "/api/v1/runs/{run_id}"),
+    ("POST", "/api/v1/runs/{run_id}/approve"),
+    ("POST", "/api/v1/runs/{run_id}/confirm"),
+    ("POST", "/api/v1/runs/{run_id}/resume"),
+    ("GET", "/api/v1/runs/{run_id}/events"),
+    ("GET", "/api/v1/heartbeats"),
 }
 
 CONFIG = """
@@ -162,11 +192,11 @@ async def test_every_route_refuses_unknown_wrong_and_revoked_tokens(
 
 async def test_viewer_may_read_but_not_act(served: Served, tokens: Tokens) -> None:
     routes = await api_routes(served)
-    assert any(method == "POST" for method, _ in routes)
+    assert {"POST", "DELETE"} <= {method for method, _ in routes}
     for method, path in routes:
         before = store_rows(served.store)
         reply = await call(served, method, concrete(path), bearer(tokens.viewer))
-        if method == "POST":
+        if method not in ("GET", "HEAD"):
             assert "responder" in reply.problem(403)["detail"], path
             assert store_rows(served.store) == before, path
         else:

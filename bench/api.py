@@ -41,7 +41,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +58,7 @@ from common import (
     free_port,
     percentile,
     start_serve,
+    store_url,
     wait_until,
     work_directory,
 )
@@ -69,8 +70,6 @@ from opsbook.store.transaction import write_transaction
 
 SERVICES = 20
 SEVERITIES = ("P1", "P2", "P3", "P4")
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
 ALONE_SECONDS = 2.0  # one client alone per page, for the latency without queueing
 FIRST_ROUND = 5  # seconds over which the checks' first runs are spread
 OVERVIEW_TARGET = 0.200  # seconds, p99
@@ -192,32 +191,6 @@ def fill_store(url: str, settings: Settings) -> str:
     return token
 
 
-@contextlib.contextmanager
-def store_url(directory: Path, db: str) -> Iterator[tuple[str, str]]:
-    """The store URL for `--db` and a label for the report; a fresh PostgreSQL database
-    is created for "postgresql" and dropped on the way out."""
-    if db == "sqlite":
-        yield f"sqlite:///{directory / 'opsbook.db'}", "SQLite"
-        return
-    if db != "postgresql":
-        yield db, db.split(":", 1)[0]
-        return
-    import psycopg
-
-    name = f"opsbook_bench_api_{os.getpid()}"
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise BenchError(f"cannot create a PostgreSQL database ({PG_ADMIN}): {exc}") from exc
-    try:
-        yield PG_URL.format(name=name), "PostgreSQL"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -294,7 +267,7 @@ def run_wrk(url: str, token: str, clients: int, seconds: int) -> tuple[float, fl
 
 
 async def measure(settings: Settings, directory: Path) -> tuple[list[Measured], str]:
-    with children() as kids, store_url(directory, settings.db) as (db_url, db_label):
+    with children() as kids, store_url(directory, settings.db, "api") as (db_url, db_label):
         port = free_port()
         config = directory / "opsbook.yaml"
         config.write_text(opsbook_config(settings, port))

@@ -271,3 +271,33 @@ def work_directory(stack: contextlib.ExitStack, workdir: Path | None, prefix: st
         directory.mkdir(parents=True, exist_ok=True)
         return directory
     return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+@contextlib.contextmanager
+def store_url(directory: Path, db: str, bench: str) -> Iterator[tuple[str, str]]:
+    """The store URL for `--db` and a label for the report; a fresh PostgreSQL database
+    is created for "postgresql" and dropped on the way out."""
+    if db == "sqlite":
+        yield f"sqlite:///{directory / 'opsbook.db'}", "SQLite"
+        return
+    if db != "postgresql":
+        yield db, db.split(":", 1)[0]
+        return
+    import psycopg
+
+    name = f"opsbook_bench_{bench}_{os.getpid()}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        raise BenchError(f"cannot create a PostgreSQL database ({PG_ADMIN}): {exc}") from exc
+    try:
+        yield PG_URL.format(name=name), "PostgreSQL"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -47,7 +47,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +68,7 @@ from common import (
     free_port,
     percentile,
     start_serve,
+    store_url,
     work_directory,
 )
 from opsbook.store import Store
@@ -77,8 +78,6 @@ INTEGRATION = "bench-events"
 TOKEN = "bench-inbound-5d1f0c9a7e3b2846"
 HOOK_PATH = "/inbound"
 WARMUP_EVENTS = 5
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
 
 STAGES = (
     "event sent → outbox row planned",
@@ -179,32 +178,6 @@ def event_body(key: str, index: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the store
 
 
-@contextlib.contextmanager
-def store_url(directory: Path, db: str) -> Iterator[tuple[str, str]]:
-    """The store URL for `--db` and a label for the report; a fresh PostgreSQL database
-    is created for "postgresql" and dropped on the way out."""
-    if db == "sqlite":
-        yield f"sqlite:///{directory / 'opsbook.db'}", "SQLite"
-        return
-    if db != "postgresql":
-        yield db, db.split(":", 1)[0]
-        return
-    import psycopg
-
-    name = f"opsbook_bench_inbound_{os.getpid()}"
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise BenchError(f"cannot create a PostgreSQL database ({PG_ADMIN}): {exc}") from exc
-    try:
-        yield PG_URL.format(name=name), "PostgreSQL"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -292,7 +265,7 @@ def rss_mb(child: Child) -> float:
 
 async def measure(settings: Settings, directory: Path) -> Run:
     async with WebhookReceiver() as receiver:
-        with children() as kids, store_url(directory, settings.db) as (db_url, db_label):
+        with children() as kids, store_url(directory, settings.db, "inbound") as (db_url, db_label):
             config = directory / "opsbook.yaml"
             config.write_text(opsbook_config(receiver.url(HOOK_PATH)))
             port = free_port()

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from opsbook.engine.core import Engine
 from opsbook.inbound.heartbeats import HeartbeatStatus, judge
@@ -22,7 +23,7 @@ from opsbook.playbooks.records import RunStatus
 from opsbook.store.api_tokens import Role
 from opsbook.web.ui.access import Principal, page_user
 from opsbook.web.ui.forms import is_htmx
-from opsbook.web.ui.rendering import Pages
+from opsbook.web.ui.rendering import PAGE_HEADERS, Pages
 from opsbook.web.ui.services import by_severity, service_lines
 
 NEEDS_A_LOOK = (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.WAITING)
@@ -99,21 +100,22 @@ def overview_data(engine: Engine) -> dict[str, Any]:
 
 
 class SharedSnapshot:
-    """The overview's data, computed at most once per `ttl` however many people watch:
-    every open dashboard refreshes itself, and on call during an outage that is many
-    tabs asking the same question. Concurrent requests wait for one computation."""
+    """The overview, gathered and rendered at most once per `ttl` however many people
+    watch: every open dashboard refreshes itself, and during an outage that is many tabs
+    asking the same question. The fragment holds nothing personal (the layout around it
+    does), so one rendering serves everyone. Concurrent requests wait for one build."""
 
-    def __init__(self, compute: Callable[[], dict[str, Any]], ttl: float = 1.0) -> None:
-        self._compute = compute
+    def __init__(self, build: Callable[[], str], ttl: float = 1.0) -> None:
+        self._build = build
         self._ttl = ttl
-        self._value: dict[str, Any] | None = None
+        self._value: str | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self) -> dict[str, Any]:
+    async def get(self) -> str:
         async with self._lock:
             if self._value is None or time.monotonic() - self._at >= self._ttl:
-                self._value = await asyncio.to_thread(self._compute)
+                self._value = await asyncio.to_thread(self._build)
                 self._at = time.monotonic()
             return self._value
 
@@ -121,13 +123,15 @@ class SharedSnapshot:
 def overview_router(engine: Engine, pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     viewer = Annotated[Principal, Depends(page_user(engine, Role.VIEWER))]
-    snapshot = SharedSnapshot(lambda: overview_data(engine))
+    snapshot = SharedSnapshot(
+        lambda: pages.fragment("overview_body.html", None, None, **overview_data(engine))
+    )
 
     @router.get("/", response_class=HTMLResponse)
     async def overview(request: Request, principal: viewer) -> HTMLResponse:
-        data = await snapshot.get()
+        body = await snapshot.get()
         if is_htmx(request):  # the page refreshing itself
-            return pages.answer("overview_body.html", principal, request, **data)
-        return pages.page(request, principal, "overview.html", **data)
+            return HTMLResponse(body, headers=PAGE_HEADERS)
+        return pages.page(request, principal, "overview.html", body=Markup(body))  # noqa: S704
 
     return router

@@ -173,3 +173,29 @@ def test_remediation_guards(
         assert result is None
     else:
         assert result is not None and reason in result
+
+
+def test_the_json_schema_takes_what_the_loader_takes_for_arguments() -> None:
+    """YAML reads `3600` and `8080` as integers; the loader passes them on as text, so an
+    editor validating with `opsbook schema` must accept them too (and refuse a float,
+    which the loader refuses: `1.10` would arrive as 1.1)."""
+    import jsonschema
+    import yaml
+
+    from opsbook.config.schema import config_json_schema
+
+    schema = config_json_schema()
+    good = """
+project: {name: x}
+connections: [{name: cache, redis: {url: "redis://127.0.0.1:6379/0"}}]
+playbooks:
+  - name: p
+    steps:
+      - {name: a, redis: {connection: cache, command: [SET, emergency_cache_enabled, "true", EX, 3600]}}
+      - {name: b, shell: {argv: [sleep, 1], env: {PORT: 8080}}}
+"""
+    jsonschema.validate(yaml.safe_load(good), schema)
+    load_config_text(good, environ={})
+    bad = yaml.safe_load(good.replace("[sleep, 1]", "[sleep, 1.5]"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)

@@ -37,6 +37,12 @@ MAX_SAVED = 4096
 templates, not as bulk data."""
 
 
+ITEM_SCHEMA: dict[str, object] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+"""What `text_item` accepts, for the JSON Schema: text, or an integer YAML read as one."""
+ITEMS_SCHEMA = WithJsonSchema({"type": "array", "items": ITEM_SCHEMA, "minItems": 1})
+ITEM_MAP_SCHEMA = WithJsonSchema({"type": "object", "additionalProperties": ITEM_SCHEMA})
+
+
 def text_item(value: object, what: str) -> object:
     """YAML turns `6379` into an int, which is unambiguous; floats and booleans are not
     (`1.10` becomes 1.1, `yes` becomes true), so they must be quoted to arrive as written."""

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from opsbook.config.base import Name, Section
 from opsbook.config.types import format_duration
 from opsbook.playbooks.steps.base import StepContext, StepKind, StepResult, StepStatus, clip
-from opsbook.playbooks.steps.expect import MAX_SAVED, VarName, text_item
+from opsbook.playbooks.steps.expect import ITEMS_SCHEMA, MAX_SAVED, VarName, text_item
 from opsbook.playbooks.templating import TemplateError, TemplateText, has_template, render
 
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -94,12 +94,17 @@ class RedisExpect(Section):
     min: int | None = Field(default=None, description="An integer reply is at least this.")
 
 
+CommandItems = Annotated[list[TemplateText], BeforeValidator(_command_list), ITEMS_SCHEMA]
+
+
 class RedisStepConfig(Section):
     connection: Name = Field(description="A `connections:` entry with redis: {url}.")
-    command: Annotated[list[TemplateText], BeforeValidator(_command_list)] | None = Field(
-        default=None,
-        min_length=1,
-        description="Command and arguments, one item each, e.g. [LLEN, sync_queue].",
+    command: Annotated[list[TemplateText], BeforeValidator(_command_list), ITEMS_SCHEMA] | None = (
+        Field(
+            default=None,
+            min_length=1,
+            description="Command and arguments, one item each, e.g. [LLEN, sync_queue].",
+        )
     )
     delete_matching: TemplateText | None = Field(
         default=None,

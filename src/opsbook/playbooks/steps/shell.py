@@ -39,7 +39,14 @@ from opsbook.playbooks.steps.base import (
     StepStatus,
     clip,
 )
-from opsbook.playbooks.steps.expect import SaveMap, TextExpect, extract_vars, text_item
+from opsbook.playbooks.steps.expect import (
+    ITEM_MAP_SCHEMA,
+    ITEMS_SCHEMA,
+    SaveMap,
+    TextExpect,
+    extract_vars,
+    text_item,
+)
 from opsbook.playbooks.templating import (
     TemplateError,
     TemplateText,
@@ -77,7 +84,7 @@ def _env_map(value: object) -> object:
 
 
 class ShellConfig(Section):
-    argv: Annotated[list[TemplateText], BeforeValidator(_argv_list)] | None = Field(
+    argv: Annotated[list[TemplateText], BeforeValidator(_argv_list), ITEMS_SCHEMA] | None = Field(
         default=None,
         min_length=1,
         description="Program and arguments, one item each; a template fills one item.",
@@ -92,7 +99,7 @@ class ShellConfig(Section):
     cwd: str | None = Field(
         default=None, description="Working directory, relative to the config file's directory."
     )
-    env: Annotated[dict[str, TemplateText], BeforeValidator(_env_map)] = Field(
+    env: Annotated[dict[str, TemplateText], BeforeValidator(_env_map), ITEM_MAP_SCHEMA] = Field(
         default_factory=dict, description="Extra environment variables (templates allowed)."
     )
     expect_exit: list[Annotated[int, Field(ge=0, le=255)]] = Field(

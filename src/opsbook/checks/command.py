@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import subprocess
 from pathlib import Path
@@ -29,9 +28,14 @@ from opsbook.checks.context import ProbeContext
 from opsbook.checks.perfdata import parse_plugin_output, perf_samples
 from opsbook.config.types import ByteSize
 from opsbook.status import Status
-from opsbook.subprocesses import kill_group, wait_at_most
+from opsbook.subprocesses import (
+    SHELL,
+    check_argv_or_script,
+    check_env,
+    kill_group,
+    wait_at_most,
+)
 
-SHELL = "/bin/sh"
 DEFAULT_MAX_OUTPUT = 64 * 1024
 # After the program exits (and its leftovers are killed), how long to wait for the pipes
 # to deliver what is still buffered; only a process that left the group can hold them.
@@ -40,7 +44,6 @@ PIPE_DRAIN_S = 1.0
 REAP_S = 5.0
 # The message is one line; a plugin's first line longer than this is cut.
 MAX_TEXT = 300
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _text_item(value: object, what: str) -> object:
@@ -142,25 +145,11 @@ class CommandCheck(ProbeConfig):
     @field_validator("env")
     @classmethod
     def _valid_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, item in value.items():
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-            if "\0" in item:
-                raise ValueError(f"the value of {key} contains a NUL byte")
-        return value
+        return check_env(value)
 
     @model_validator(mode="after")
     def _argv_or_script(self) -> CommandCheck:
-        if self.argv is not None and self.script is not None:
-            raise ValueError("give either argv or script, not both")
-        if self.script is not None and not self.shell:
-            raise ValueError(
-                "script runs through /bin/sh -c; set shell: true to allow that, or use argv"
-            )
-        if self.shell and self.script is None:
-            raise ValueError("shell: true needs script (the text for /bin/sh -c)")
-        if self.argv is None and self.script is None:
-            raise ValueError("a command check needs argv (program and arguments as a list)")
+        check_argv_or_script(self.argv, self.script, self.shell, "a command check")
         return self
 
     def command_line(self) -> list[str]:

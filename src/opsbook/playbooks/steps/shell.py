@@ -53,15 +53,19 @@ from opsbook.playbooks.templating import (
     forbid_template,
     has_template,
 )
-from opsbook.subprocesses import kill_group, wait_at_most
+from opsbook.subprocesses import (
+    SHELL,
+    check_argv_or_script,
+    check_env,
+    kill_group,
+    wait_at_most,
+)
 
-SHELL = "/bin/sh"
 DEFAULT_TIMEOUT = timedelta(minutes=5)
 # After the program exits (and its leftovers are killed), how long the pipes may take to
 # deliver what is still buffered; only a process that left the group can hold them open.
 PIPE_DRAIN_S = 1.0
 REAP_S = 5.0
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_ENV = ("OPSBOOK_PARAM_", "OPSBOOK_VAR_", "OPSBOOK_ALERT_")
 
 
@@ -156,27 +160,11 @@ class ShellConfig(Section):
     @field_validator("env")
     @classmethod
     def _valid_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, item in value.items():
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-            if key.startswith(_RESERVED_ENV):
-                raise ValueError(f"{key} is set by opsbook from the run's values")
-            if "\0" in item:
-                raise ValueError(f"the value of {key} contains a NUL byte")
-        return value
+        return check_env(value, _RESERVED_ENV)
 
     @model_validator(mode="after")
     def _argv_or_script(self) -> ShellConfig:
-        if self.argv is not None and self.script is not None:
-            raise ValueError("give either argv or script, not both")
-        if self.script is not None and not self.shell:
-            raise ValueError(
-                "script runs through /bin/sh -c; set shell: true to allow that, or use argv"
-            )
-        if self.shell and self.script is None:
-            raise ValueError("shell: true needs script (the text for /bin/sh -c)")
-        if self.argv is None and self.script is None:
-            raise ValueError("a shell step needs argv (program and arguments as a list)")
+        check_argv_or_script(self.argv, self.script, self.shell, "a shell step")
         return self
 
 

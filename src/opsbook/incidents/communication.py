@@ -30,10 +30,11 @@ from opsbook.notify.templates import (
     MAX_BODY_LENGTH,
     MAX_TITLE_LENGTH,
     TemplateText,
+    describe_error,
     human_duration,
     human_interval,
+    render_sandboxed,
 )
-from opsbook.notify.templates import _render as render_sandboxed
 
 __all__ = [
     "CommunicationTemplates",
@@ -138,11 +139,6 @@ def _title(kind: UpdateKind, context: Mapping[str, Any]) -> str:
     return f"{head}: {context['issue']}"
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _body(
     kind: UpdateKind, override: str | None, context: Mapping[str, Any], notes: list[str]
 ) -> str:
@@ -154,7 +150,7 @@ def _body(
             notes.append(f"the {kind} template rendered nothing; the default template was used")
         except Exception as exc:  # a user's template must never stop an update going out
             notes.append(
-                f"the {kind} template failed ({_describe(exc)}); the default template was used"
+                f"the {kind} template failed ({describe_error(exc)}); the default template was used"
             )
     return render_sandboxed(default_template(kind), context)
 

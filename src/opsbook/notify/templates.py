@@ -271,7 +271,8 @@ def template_context(
     }
 
 
-def _render(text: str, context: Mapping[str, Any]) -> str:
+def render_sandboxed(text: str, context: Mapping[str, Any]) -> str:
+    """A template (compiled once) rendered in the sandbox every user template runs in."""
     return _compile(text).render(**context)
 
 
@@ -296,23 +297,24 @@ def _one(
 ) -> str | None:
     if override is not None:
         try:
-            text = _render(override, context)
+            text = render_sandboxed(override, context)
             if text.strip():
                 return text
             notes.append(f"the receiver's {which} template rendered nothing; default used")
         except Exception as exc:  # a user's template must never stop a notification
             notes.append(
-                f"the receiver's {which} template failed ({_describe(exc)}); "
+                f"the receiver's {which} template failed ({describe_error(exc)}); "
                 "the default template was used"
             )
     try:
-        return _render(default, context)
+        return render_sandboxed(default, context)
     except Exception as exc:  # defaults are tested; this guards against odd data
-        notes.append(f"the default {which} template failed ({_describe(exc)})")
+        notes.append(f"the default {which} template failed ({describe_error(exc)})")
         return None
 
 
-def _describe(exc: Exception) -> str:
+def describe_error(exc: Exception) -> str:
+    """An exception as one line for a note in a message: its type and first line."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -22,6 +22,7 @@ from opsbook.oncall.escalation import (
     EscalationPosition,
     advance,
     begin,
+    reach,
     resolve_targets,
 )
 
@@ -39,6 +40,7 @@ class Pager:
         # caller's BEGIN IMMEDIATE would wait on itself.
         self.key = secret()
         self.schedules = {s.name: s for s in config.schedules}
+        self.people = {p.name: p for p in config.people}
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -129,17 +131,11 @@ class Pager:
         reached: list[str] = []
         problems: list[str] = []
         for target in resolve_targets(level, now, self.schedules):
-            if target.name is None:
-                problems.append(f"{target.reason} ({target.via})")
+            receivers, problem = reach(target, self.people)
+            if problem is not None:
+                problems.append(problem)
                 continue
-            if target.kind == "receiver":
-                receivers = [target.name]
-            else:
-                person = self.config.person(target.name)
-                receivers = [r.name for r in person.receivers()] if person else []
-                if not receivers:
-                    problems.append(f"{target.name} has no contacts ({target.via})")
-                    continue
+            assert target.name is not None  # reach explains every target without a name
             reached.append(f"{target.name} ({target.via})")
             for receiver in receivers:
                 outcome.notifications.append(

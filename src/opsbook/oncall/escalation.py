@@ -230,25 +230,29 @@ class Delivery:
     problems: tuple[str, ...]
 
 
+def reach(target: ResolvedTarget, people: Mapping[str, Person]) -> tuple[list[str], str | None]:
+    """The receiver names one resolved target comes down to (a person's contact receivers,
+    ``person.<name>.<index>``, or a receiver as named), or why it reaches nobody."""
+    if target.name is None:
+        return [], f"{target.reason} ({target.via})"
+    if target.kind == "receiver":
+        return [target.name], None
+    person = people.get(target.name)
+    if person is None:
+        return [], f"unknown person {target.name!r} ({target.via})"
+    if not person.reachable:
+        return [], f"{target.name} has no contacts: nothing delivered ({target.via})"
+    return [receiver.name for receiver in person.receivers()], None
+
+
 def plan_delivery(targets: Sequence[ResolvedTarget], people: Mapping[str, Person]) -> Delivery:
-    """Turn resolved targets into receiver names: a person's contact receivers
-    (``person.<name>.<index>``), a receiver target as named."""
+    """Turn resolved targets into receiver names, each once, and the reasons some
+    targets reach nobody."""
     receivers: list[str] = []
     problems: list[str] = []
     for target in targets:
-        if target.name is None:
-            problems.append(f"{target.reason} ({target.via})")
-            continue
-        if target.kind == "receiver":
-            names = [target.name]
-        else:
-            person = people.get(target.name)
-            if person is None:
-                problems.append(f"unknown person {target.name!r} ({target.via})")
-                continue
-            if not person.reachable:
-                problems.append(f"{target.name} has no contacts: nothing delivered ({target.via})")
-                continue
-            names = [receiver.name for receiver in person.receivers()]
+        names, problem = reach(target, people)
+        if problem is not None:
+            problems.append(problem)
         receivers.extend(name for name in names if name not in receivers)
     return Delivery(tuple(receivers), tuple(problems))

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from lark import Lark, Token, Tree, UnexpectedInput
+from pydantic import AfterValidator
 
 MAX_LENGTH = 1000
 
@@ -77,6 +78,16 @@ def parse_condition(text: str) -> Condition:
             f"cannot parse condition at column {column}: {text!r}; expected comparisons "
             'like `steps.check.status == "ok"` joined by and / or / not'
         ) from None
+
+
+def check_condition(text: str) -> str:
+    """A config field validator: the condition parses (ConditionError says where not)."""
+    parse_condition(text)
+    return text
+
+
+ConditionText = Annotated[str, AfterValidator(check_condition)]
+"""A config string holding a condition, parsed once at load."""
 
 
 def _lookup(path: Sequence[str], context: Mapping[str, Any]) -> Any:

@@ -11,11 +11,11 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import Field, create_model, model_validator
 
 from opsbook.config.base import Name, Section
 from opsbook.config.types import Duration
-from opsbook.playbooks.conditions import ConditionError, parse_condition
+from opsbook.playbooks.conditions import ConditionText, parse_condition
 from opsbook.playbooks.params import Param
 from opsbook.playbooks.steps import STEP_KINDS, StepKind
 from opsbook.playbooks.templating import TemplateText
@@ -35,7 +35,7 @@ class RunPlaybook(Section):
 class StepBase(Section):
     name: Name = Field(description="Unique in the playbook; steps.NAME in conditions.")
     title: str = Field(default="", max_length=300, description="What a person reads.")
-    when: str | None = Field(
+    when: ConditionText | None = Field(
         default=None, description='Run only if this holds, e.g. steps.check.status == "failed".'
     )
     on_failure: Literal["abort", "continue"] | RunPlaybook = Field(
@@ -49,16 +49,6 @@ class StepBase(Section):
         default=False,
         description="Needs --yes, or an earlier approval step in the run, before it runs.",
     )
-
-    @field_validator("when")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_condition(value)
-            except ConditionError as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from opsbook.config.base import Name, Section
 from opsbook.config.types import Duration, format_duration
-from opsbook.playbooks.conditions import ConditionError, parse_condition
+from opsbook.playbooks.conditions import ConditionText, parse_condition
 from opsbook.playbooks.steps.base import StepContext, StepKind, StepResult, StepStatus, clip
 from opsbook.playbooks.steps.check import find_check, observe, probe_context
 
@@ -31,7 +31,7 @@ DURATION_MARGIN = timedelta(minutes=1)
 
 class WaitConfig(Section):
     duration: Duration | None = Field(default=None, description="Sleep this long, e.g. 10m.")
-    until: str | None = Field(
+    until: ConditionText | None = Field(
         default=None,
         description='Wait until this condition holds, e.g. alert.status == "resolved".',
     )
@@ -39,16 +39,6 @@ class WaitConfig(Section):
     interval: Duration = Field(
         default=timedelta(seconds=10), description="How often `until`/`until_check` is tested."
     )
-
-    @field_validator("until")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_condition(value)
-            except ConditionError as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
     @field_validator("duration", "interval")
     @classmethod

@@ -347,7 +347,9 @@ class PlaybookRunner:
             result = StepResult(StepStatus.SKIPPED, f"skipped: {step.when} is false")
             return await self._finish(run, position, step, replace(base, status="skipped"), result)
         ctx = self._context(run, step)
-        approvals = await asyncio.to_thread(self.store.runs.approvals, run.record.id, step.name)
+        approvals: list[str] = []
+        if step.kind == "approval" or step.dangerous:  # only these steps read approvals
+            approvals = await asyncio.to_thread(self.store.runs.approvals, run.record.id, step.name)
         ctx.services.update(
             approvals=approvals,
             confirmed_by=earlier.confirmed_by if earlier else None,

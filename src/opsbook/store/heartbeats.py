@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbook.inbound.heartbeats import HeartbeatState, Ping, apply_ping
 from opsbook.store.tables import heartbeat_state
 from opsbook.store.transaction import write_transaction
+from opsbook.store.upsert import insert_for
 
 
 def _state(row: Any) -> HeartbeatState:
@@ -35,7 +34,7 @@ class HeartbeatRepository:
         rows = [{"name": n, "created_at": now, "updated_at": now} for n in names]
         if not rows:
             return
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self._engine)
         with write_transaction(self._engine) as conn:
             conn.execute(insert(heartbeat_state).on_conflict_do_nothing(), rows)
 

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbook.errors import OpsbookError
 from opsbook.playbooks.records import RunRecord, RunStatus, StepRecord
 from opsbook.store.tables import playbook_approvals, playbook_locks, playbook_runs, playbook_steps
 from opsbook.store.transaction import write_transaction
+from opsbook.store.upsert import insert_for
 
 
 def this_worker() -> str:
@@ -90,9 +89,6 @@ class RunRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _insert_ignore(self) -> Any:
-        return pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-
     def create(
         self,
         playbook: str,
@@ -127,7 +123,7 @@ class RunRepository:
             ).scalar_one()
             if lock_key is not None:
                 taken = conn.execute(
-                    self._insert_ignore()(playbook_locks)
+                    insert_for(self._engine)(playbook_locks)
                     .values(key=lock_key, run_id=run_id, acquired_at=now)
                     .on_conflict_do_nothing()
                     .returning(playbook_locks.c.key)
@@ -169,7 +165,7 @@ class RunRepository:
     def record_step(self, step: StepRecord) -> None:
         values = asdict(step)
         values["vars"] = json.dumps(dict(step.vars), sort_keys=True, default=str)
-        insert_ = self._insert_ignore()(playbook_steps).values(**values)
+        insert_ = insert_for(self._engine)(playbook_steps).values(**values)
         keys = ("run_id", "position")
         statement = insert_.on_conflict_do_update(
             index_elements=list(keys),
@@ -240,7 +236,7 @@ class RunRepository:
     def approve(self, run_id: int, step: str, person: str, now: datetime) -> bool:
         with write_transaction(self._engine) as conn:
             added = conn.execute(
-                self._insert_ignore()(playbook_approvals)
+                insert_for(self._engine)(playbook_approvals)
                 .values(run_id=run_id, step=step, person=person[:200], at=now)
                 .on_conflict_do_nothing()
                 .returning(playbook_approvals.c.person)

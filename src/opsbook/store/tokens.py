@@ -7,17 +7,16 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbook.store.tables import store_settings, used_tokens
 from opsbook.store.transaction import write_transaction
+from opsbook.store.upsert import insert_for
 
 
 def _insert_ignore(conn: Connection, table: Table, values: dict[str, object]) -> bool:
     """Insert unless the key exists; True if this call inserted. (RETURNING, not
     rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT DO NOTHING.)"""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(conn)
     key = next(iter(table.primary_key.columns))
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
     return conn.execute(statement).first() is not None

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+
+def insert_for(bind: Connection | Engine) -> Any:
+    """The dialect's INSERT construct (the one with ON CONFLICT) for this database."""
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def upsert(
@@ -16,7 +21,6 @@ def upsert(
     """Insert rows, replacing every non-key column of rows whose key already exists."""
     if not rows:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table)
+    statement = insert_for(conn)(table)
     updates = {c: statement.excluded[c] for c in rows[0] if c not in keys}
     conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
